@@ -1,0 +1,290 @@
+"""`claimtype`: one entry point, a subcommand per job.
+
+Each subcommand is a thin wrapper over plain functions that tests call
+directly. Heavy imports (onnxruntime, torch, transformers) happen inside the
+subcommand that needs them, so `claimtype --help` is instant, and the training
+subcommands tell the user which extra to install when torch is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from serving.labels import LABELS
+
+__all__ = ["main"]
+
+TRAIN_EXTRA = "this command needs the training extra: pip install '.[train]'"
+
+
+def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from serving.settings import Settings
+
+    overrides = {
+        k: v
+        for k in ("model", "precision", "threads", "host", "port", "batch_size")
+        if (v := getattr(args, k, None)) is not None
+    }
+    return Settings(**overrides)
+
+
+def _predictor(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from serving.api import load_predictor
+
+    return load_predictor(_settings(args))
+
+
+def _require_training() -> None:
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError:
+        raise SystemExit(TRAIN_EXTRA) from None
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    texts = args.texts or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if not texts:
+        raise SystemExit("predict: give sentences as arguments or on standard input")
+    predictor = _predictor(args)
+    for text, p in zip(texts, predictor.predict(texts), strict=True):
+        if args.json:
+            print(json.dumps({"text": text, **p.model_dump(mode="json")}, ensure_ascii=False))
+        else:
+            scores = "  ".join(f"{k} {p.scores[k]:.3f}" for k in LABELS)
+            print(f"{p.label.value:<7} {scores}  {text}")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from serving.batch import score_jsonl
+
+    if not args.no_split:
+        raise SystemExit("score: only --no-split (one record in, one record out) is available yet")
+    report = score_jsonl(
+        Path(args.input), Path(args.out), _predictor(args), args.text_field, progress=True
+    )
+    print(f"scored {report.scored} records into {args.out}", file=sys.stderr)
+    for error in report.errors:
+        print(f"skipped {args.input}: {error}", file=sys.stderr)
+    return 2 if report.partial else 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from serving.api import create_app
+
+    settings = _settings(args)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from serving.api import load_predictor
+    from training.data import read_jsonl, validate_rows, write_jsonl
+    from training.evaluate import baseline_metrics, evaluate_predictor
+
+    rows = read_jsonl(Path(args.data))
+    problems = validate_rows(rows, args.data)
+    if problems:
+        raise SystemExit("\n".join(problems[:20]))
+    evaluation = evaluate_predictor(load_predictor(_settings(args)), rows)
+    m = evaluation.metrics
+    if args.errors:
+        write_jsonl(Path(args.errors), evaluation.errors)
+    if args.json:
+        print(json.dumps(m, indent=2))
+        return 0
+    print(f"{args.data}: {m['n']} sentences")
+    print(f"accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  ECE {m['ece']:.4f}")
+    print(f"{'label':<8}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}")
+    for k in LABELS:
+        r = m["per_label"][k]
+        print(f"{k:<8}{r['precision']:>10.3f}{r['recall']:>8.3f}{r['f1']:>8.3f}{r['support']:>9}")
+    print("confusion (rows gold, columns predicted):")
+    print(" " * 8 + "".join(f"{k:>8}" for k in LABELS))
+    for k, row in zip(LABELS, m["confusion"], strict=True):
+        print(f"{k:<8}" + "".join(f"{v:>8}" for v in row))
+    if args.baseline:
+        b = baseline_metrics(rows)
+        print(f"cue-word baseline: accuracy {b['accuracy']:.4f}  macro-F1 {b['macro_f1']:.4f}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    _require_training()
+    from training.config import TrainConfig
+    from training.train import train
+
+    values = json.loads(Path(args.config).read_text()) if args.config else {}
+    for key in (
+        "train_file", "dev_file", "out", "epochs", "max_steps", "seed", "learning_rate",
+        "batch_size", "base_model", "base_sha256", "max_length", "threads", "report_to",
+    ):  # fmt: skip
+        if (value := getattr(args, key)) is not None:
+            values[key] = value
+    run = train(TrainConfig.from_dict(values))
+    print(json.dumps(json.loads((run / "metrics.json").read_text())["dev_torch"]["macro_f1"]))
+    print(f"run directory: {run}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    _require_training()
+    from training.export import ExportConfig, export
+
+    cfg = ExportConfig(
+        run=Path(args.run), out=Path(args.out), name=args.name or Path(args.out).name
+    )
+    if args.version:
+        cfg.version = args.version
+    if args.dev_file:
+        cfg.dev_file = Path(args.dev_file)
+    cfg.challenge_file = Path(args.challenge_file) if args.challenge_file else None
+    out = export(cfg)
+    metrics = json.loads((out / "metrics.json").read_text())
+    print(json.dumps({"model": str(out), "parity": metrics["parity"]}, indent=2))
+    return 0
+
+
+def cmd_data_validate(args: argparse.Namespace) -> int:
+    from training.data import read_jsonl, stats, validate_splits
+
+    splits = {Path(p).stem: read_jsonl(Path(p)) for p in args.files}
+    problems = validate_splits(splits)
+    for name, rows in splits.items():
+        print(name, json.dumps(stats(rows)))
+    for p in problems:
+        print("problem:", p)
+    return 1 if problems else 0
+
+
+def cmd_data_build(args: argparse.Namespace) -> int:
+    from training.data import build_splits, stats, validate_splits, write_jsonl
+
+    src = Path(args.sources)
+    splits = build_splits(
+        sorted(src.glob("*.jsonl")),
+        sorted(Path(args.challenge_sources).glob("*.jsonl")),
+        args.dev_fraction,
+        args.seed,
+    )
+    problems = validate_splits(splits)
+    for p in problems:
+        print("problem:", p)
+    if problems:
+        return 1
+    out = Path(args.out)
+    for name, rows in splits.items():
+        write_jsonl(out / f"{name}.jsonl", rows)
+        print(name, json.dumps(stats(rows)))
+    return 0
+
+
+def _model_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", type=Path, help="model directory (default: the shipped model)")
+    p.add_argument("--precision", choices=["int8", "fp32"], help="ONNX model to run")
+    p.add_argument("--threads", type=int, help="ONNX Runtime threads (default: all cores)")
+    p.add_argument("--batch-size", type=int, dest="batch_size")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="claimtype",
+        description="Label news sentences as fact, claim, denial or offer. "
+        "Settings also come from CLAIMTYPE_* environment variables.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help: str):  # type: ignore[no-untyped-def]
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("predict", cmd_predict, "label sentences given as arguments or on standard input")
+    p.add_argument("texts", nargs="*", metavar="TEXT")
+    p.add_argument("--json", action="store_true", help="one JSON object a line")
+    _model_flags(p)
+
+    p = add("score", cmd_score, "score a JSONL file of records into another JSONL file")
+    p.add_argument("input", metavar="INPUT")
+    p.add_argument("--out", required=True)
+    p.add_argument("--no-split", action="store_true", help="one output record per input record")
+    p.add_argument("--text-field", default="text")
+    _model_flags(p)
+
+    p = add("serve", cmd_serve, "run the REST API")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    _model_flags(p)
+
+    p = add("evaluate", cmd_evaluate, "accuracy, macro-F1, per-label figures on labelled JSONL")
+    p.add_argument("data", metavar="DATA.jsonl")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--errors", help="write the misclassified sentences to this JSONL file")
+    p.add_argument("--baseline", action="store_true", help="also print the cue-word baseline")
+    _model_flags(p)
+
+    p = add("train", cmd_train, "fine-tune MiniLM on the corpus (needs the train extra)")
+    p.add_argument("--config", help="JSON file of TrainConfig values; flags override it")
+    p.add_argument("--train-file", dest="train_file")
+    p.add_argument("--dev-file", dest="dev_file")
+    p.add_argument("--out", help="run directory (default runs/latest)")
+    p.add_argument("--epochs", type=float)
+    p.add_argument("--max-steps", type=int, dest="max_steps")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--learning-rate", type=float, dest="learning_rate")
+    p.add_argument("--batch-size", type=int, dest="batch_size")
+    p.add_argument("--max-length", type=int, dest="max_length")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--base-model", dest="base_model")
+    p.add_argument("--base-sha256", dest="base_sha256")
+    p.add_argument("--report-to", nargs="*", dest="report_to", help="tensorboard and/or mlflow")
+
+    p = add("export", cmd_export, "export a run to a parity-checked ONNX model directory")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--out", required=True)
+    p.add_argument("--name")
+    p.add_argument("--version")
+    p.add_argument("--dev-file")
+    p.add_argument("--challenge-file", default="data/challenge.jsonl")
+
+    data = sub.add_parser("data", help="build and validate the labelled corpus")
+    data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    p = data_sub.add_parser("validate", help="labels, duplicates, cross-split overlap")
+    p.add_argument("files", nargs="+", metavar="SPLIT.jsonl")
+    p.set_defaults(func=cmd_data_validate)
+    p = data_sub.add_parser("build", help="split the authored sources into train/dev/challenge")
+    p.add_argument("--sources", default="data/sources")
+    p.add_argument("--challenge-sources", default="data/challenge_sources")
+    p.add_argument("--out", default="data")
+    p.add_argument("--dev-fraction", type=float, default=0.15)
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(func=cmd_data_build)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from serving.artefact import ModelDirError
+
+        if isinstance(exc, ModelDirError):
+            print(f"claimtype: {exc}", file=sys.stderr)
+            return 3
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Predictors: the small interface the API and batch scoring program against.
+
+`OnnxPredictor` runs the model directory's ONNX graph with ONNX Runtime; tests
+use a deterministic fake with the same interface, so routes and batch code are
+tested without a model.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from serving.artefact import ModelDirectory, ModelDirError
+from serving.labels import LABELS
+from serving.preprocess import Encoder, Tokens
+from serving.schemas import Prediction
+
+__all__ = ["OnnxPredictor", "Predictor", "softmax", "to_predictions"]
+
+
+class Predictor(Protocol):
+    """Anything that turns sentences into predictions, in input order."""
+
+    name: str
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = logits.astype(np.float64) / temperature
+    z -= z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def to_predictions(probs: np.ndarray, truncated: Sequence[bool]) -> list[Prediction]:
+    """Rows of probabilities (in LABELS order) -> Prediction objects."""
+    best = probs.argmax(axis=-1)
+    return [
+        Prediction(
+            label=LABELS[int(b)],
+            scores={name: round(float(p), 6) for name, p in zip(LABELS, row, strict=True)},
+            truncated=t,
+        )
+        for b, row, t in zip(best, probs, truncated, strict=True)
+    ]
+
+
+class OnnxPredictor:
+    """ONNX Runtime session over a verified model directory.
+
+    Threads are set explicitly: ONNX Runtime's default pool takes every core,
+    which fights the web server's own threads and other worker processes.
+    """
+
+    def __init__(
+        self, model_dir: ModelDirectory, threads: int | None = None, batch_size: int = 32
+    ) -> None:
+        import onnxruntime as ort
+
+        self.model_dir = model_dir
+        self.manifest = model_dir.manifest
+        self.name = f"{self.manifest.name}@{self.manifest.version}"
+        self.batch_size = batch_size
+        self.encoder = Encoder.from_file(model_dir.tokenizer_path, self.manifest.max_length)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(
+                str(model_dir.onnx_path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelDirError(
+                f"{model_dir.onnx_path}: ONNX Runtime cannot load it: {exc}"
+            ) from exc
+        found = sorted(i.name for i in self.session.get_inputs())
+        if found != sorted(self.manifest.inputs):
+            raise ModelDirError(
+                f"{model_dir.path}: ONNX inputs {found} differ from the manifest's "
+                f"{sorted(self.manifest.inputs)}"
+            )
+        self.inputs = found
+
+    def run(self, rows: Sequence[Tokens]) -> np.ndarray:
+        """Logits for one already-tokenised batch."""
+        batch = self.encoder.collate(rows)
+        feed = {name: batch.arrays[name] for name in self.inputs}
+        (logits,) = self.session.run([self.manifest.output], feed)
+        return logits
+
+    def logits(self, texts: Sequence[str]) -> tuple[np.ndarray, list[bool]]:
+        """Uncalibrated logits in input order, batched by token length."""
+        rows = self.encoder.tokenize(texts)
+        out = np.zeros((len(rows), len(LABELS)), dtype=np.float32)
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            out[idx] = self.run([rows[i] for i in idx])
+        return out, [r.truncated for r in rows]
+
+    def probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, list[bool]]:
+        """Calibrated probabilities (the manifest's temperature) in input order."""
+        logits, truncated = self.logits(texts)
+        return softmax(logits, self.manifest.temperature), truncated
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        if not texts:
+            return []
+        probs, truncated = self.probabilities(texts)
+        return to_predictions(probs, truncated)

@@ -1,0 +1,49 @@
+"""Request and response models shared by the API and batch output.
+
+Both serialise the same `Prediction`, so a sentence scored through the REST API
+and the same sentence in a batch archive carry identical fields.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from serving.labels import Label
+
+__all__ = ["ClassifyRequest", "ClassifyResponse", "ErrorResponse", "Prediction"]
+
+
+class Prediction(BaseModel):
+    """One sentence's claim type with its (calibrated) probability per label."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: Label
+    scores: dict[str, float] = Field(description="label -> calibrated probability; sums to 1")
+    truncated: bool = Field(
+        default=False, description="the text was cut to the model's token limit before scoring"
+    )
+
+
+class ClassifyRequest(BaseModel):
+    """Texts to classify, each one sentence; answered in the same order."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    texts: list[str] = Field(min_length=1, examples=[["The ministry denied the report."]])
+    ids: list[str] | None = Field(
+        default=None, description="optional ids, echoed back with each result"
+    )
+
+
+class ClassifyResult(Prediction):
+    id: str | None = None
+
+
+class ClassifyResponse(BaseModel):
+    model: str
+    results: list[ClassifyResult]
+
+
+class ErrorResponse(BaseModel):
+    detail: str

@@ -1,0 +1,81 @@
+"""Shared fixtures: a tiny BERT trained for a few steps, exported to a model directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests import tiny
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT / "models" / "claimtype-minilm"
+
+
+def _need_training() -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    pytest.importorskip("datasets")
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    _need_training()
+    path = tmp_path_factory.mktemp("base")
+    tiny.build_base_model(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return tiny.write_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="session")
+def tiny_config(tiny_base: Path, tiny_corpus: tuple[Path, Path], tmp_path_factory):  # type: ignore[no-untyped-def]
+    from serving.artefact import sha256_file
+    from training.config import TrainConfig
+
+    train_file, dev_file = tiny_corpus
+    return TrainConfig(
+        train_file=train_file,
+        dev_file=dev_file,
+        out=tmp_path_factory.mktemp("runs") / "tiny",
+        base_model=tiny_base,
+        base_sha256=sha256_file(tiny_base / "model.safetensors"),
+        max_length=32,
+        epochs=12,
+        batch_size=16,
+        learning_rate=3e-3,
+        warmup_ratio=0.0,
+        label_smoothing=0.0,
+        threads=2,
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_config) -> Path:  # type: ignore[no-untyped-def]
+    from training.train import train
+
+    return train(tiny_config)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_run: Path, tiny_config, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    from training.export import ExportConfig, export
+
+    out = tmp_path_factory.mktemp("models") / "tiny-model"
+    cfg = ExportConfig(
+        run=tiny_run, out=out, name="tiny-model", version="0.0.1", challenge_file=None
+    )
+    return export(cfg)
+
+
+@pytest.fixture()
+def fresh_model_dir(tiny_model_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the tiny model directory that a test may damage."""
+    import shutil
+
+    copy = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, copy)
+    return copy

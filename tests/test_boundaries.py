@@ -1,0 +1,52 @@
+"""The runtime never loads torch, transformers or the training package."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = """
+import json, sys
+from fastapi.testclient import TestClient
+from serving.api import create_app
+from serving.batch import score_jsonl
+from serving.cli import main
+from serving.settings import Settings
+settings = Settings(model=sys.argv[1])
+with TestClient(create_app(settings)) as client:
+    r = client.post("/v1/classify", json={"texts": ["the union said the port would close"]})
+    assert r.status_code == 200, r.text
+assert main(["predict", "--model", sys.argv[1], "the mayor offered to rebuild the bridge"]) == 0
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "transformers", "training"))
+print(json.dumps(heavy))
+"""
+
+
+def test_serving_loads_no_torch_transformers_or_training(tiny_model_dir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(tiny_model_dir)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_help_is_instant_and_light() -> None:
+    code = (
+        "import sys; from serving.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in ('onnxruntime','torch','fastapi','numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+@pytest.mark.parametrize("module", ["serving/predictor.py", "serving/api.py", "serving/batch.py"])
+def test_serving_sources_do_not_import_training(module: str) -> None:
+    text = (ROOT / module).read_text()
+    assert "import training" not in text and "from training" not in text

@@ -1,0 +1,47 @@
+"""End to end with the shipped model (marked `model`): the guide's own examples."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from serving.artefact import load_model_dir
+from serving.predictor import OnnxPredictor
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT / "models" / "claimtype-minilm"
+EXAMPLE = re.compile(r'"([^"]+)" → (fact|claim|denial|offer)')
+GUIDE_EXAMPLES = EXAMPLE.findall((ROOT / "data" / "LABELS.md").read_text())
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def predictor() -> OnnxPredictor:
+    return OnnxPredictor(load_model_dir(SHIPPED), threads=2)
+
+
+def test_the_guide_has_examples() -> None:
+    assert len(GUIDE_EXAMPLES) >= 40
+
+
+@pytest.mark.parametrize(("text", "label"), GUIDE_EXAMPLES, ids=[t[:40] for t, _ in GUIDE_EXAMPLES])
+def test_guide_example_gets_its_label(predictor: OnnxPredictor, text: str, label: str) -> None:
+    (prediction,) = predictor.predict([text])
+    assert prediction.label.value == label, prediction.scores
+
+
+def test_shipped_metrics_are_the_ones_served(predictor: OnnxPredictor) -> None:
+    """metrics.json must describe this model: recompute dev macro-F1 through the runtime."""
+    import json
+
+    from training.data import read_jsonl
+    from training.evaluate import evaluate_predictor
+
+    metrics = json.loads((SHIPPED / "metrics.json").read_text())
+    dev = read_jsonl(ROOT / "data" / "dev.jsonl")
+    ours = evaluate_predictor(predictor, dev).metrics
+    assert ours["n"] == metrics["dev"]["n"]
+    assert ours["macro_f1"] == pytest.approx(metrics["dev"]["macro_f1"], abs=0.01)

@@ -1,0 +1,69 @@
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+
+def test_run_directory_has_everything(tiny_run: Path) -> None:
+    for name in ("train_config.json", "metrics.json", "training_log.jsonl", "curves.png",
+                 "confusion_dev.png", "model/config.json", "model/tokenizer.json"):  # fmt: skip
+        assert (tiny_run / name).is_file(), name
+    info = json.loads((tiny_run / "metrics.json").read_text())
+    assert info["dev_torch"]["macro_f1"] >= 0.9  # the templates are learnable in a few steps
+    assert len(info["data_sha256"]) == 64 and info["wall_seconds"] > 0
+
+
+def test_export_writes_a_self_describing_directory(tiny_model_dir: Path) -> None:
+    names = {p.name for p in tiny_model_dir.iterdir()}
+    assert {"config.json", "tokenizer.json", "model.onnx", "model_quantized.onnx",
+            "manifest.json", "metrics.json", "README.md"} <= names  # fmt: skip
+    config = json.loads((tiny_model_dir / "config.json").read_text())
+    assert config["id2label"] == {"0": "fact", "1": "claim", "2": "denial", "3": "offer"}
+    metrics = json.loads((tiny_model_dir / "metrics.json").read_text())
+    parity = metrics["parity"]
+    assert parity["fp32_vs_torch_max_abs_logit_diff"] < 1e-3
+    assert parity["int8_vs_fp32_label_agreement"] >= 0.99
+    assert metrics["dev"]["temperature"] > 0 and "ece" in metrics["dev"]
+    assert "baseline_cue_word" in metrics
+    tok = json.loads((tiny_model_dir / "tokenizer.json").read_text())
+    assert tok["truncation"]["max_length"] == 32 and tok["padding"]["pad_id"] == 0
+    assert "macro-F1" in (tiny_model_dir / "README.md").read_text()
+
+
+def test_export_refuses_when_parity_fails(tiny_run: Path, tmp_path: Path) -> None:
+    from training.export import ExportConfig, ParityError, export
+
+    out = tmp_path / "never"
+    cfg = ExportConfig(run=tiny_run, out=out, challenge_file=None, max_abs_logit_diff=0.0)
+    with pytest.raises(ParityError, match="fp32 vs torch"):
+        export(cfg)
+    assert not out.exists() and not out.with_name("never.staging").exists()
+
+
+def test_loads_in_transformers_config_and_tokenizer(tiny_model_dir: Path) -> None:
+    from transformers import AutoConfig, AutoTokenizer
+
+    config = AutoConfig.from_pretrained(tiny_model_dir)
+    assert config.id2label[2] == "denial"
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    assert tok("the union said")["input_ids"][0] == tok.cls_token_id
+
+
+def test_training_refuses_other_base_weights(tiny_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from training.train import BaseModelError, train
+
+    cfg = dataclasses.replace(tiny_config, base_sha256="0" * 64, out=tmp_path / "run")
+    with pytest.raises(BaseModelError, match="pinned"):
+        train(cfg)
+
+
+def test_config_rejects_unknown_keys() -> None:
+    from training.config import TrainConfig
+
+    with pytest.raises(ValueError, match="unknown"):
+        TrainConfig.from_dict({"epochs": 1, "learning_rat": 1e-4})
+    assert TrainConfig.from_dict({"epochs": 2}).epochs == 2

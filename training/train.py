@@ -1,0 +1,199 @@
+"""Fine-tune MiniLM-L6-H384 on the corpus and write a run directory.
+
+The Hugging Face Trainer does the loop (it brings evaluation per epoch, best
+model selection on dev macro-F1, length-grouped batches and the TensorBoard and
+MLflow integrations); what is ours is the collator, which tokenises through
+serving's Encoder so training sees exactly the ids the runtime will produce.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from serving.artefact import sha256_file
+from serving.labels import LABELS, id2label, label2id
+from serving.preprocess import Encoder
+from training.config import BASE_MODEL_SHA256, TrainConfig, base_model_dir
+from training.data import CorpusError, read_jsonl, validate_rows
+from training.metrics import classification_metrics
+
+__all__ = ["BaseModelError", "check_base_model", "code_version", "train"]
+
+
+class BaseModelError(RuntimeError):
+    """The base weights are missing or are not the pinned ones."""
+
+
+def check_base_model(path: Path, expected: str) -> None:
+    weights = path / "model.safetensors"
+    if not weights.is_file():
+        raise BaseModelError(f"{path}: no model.safetensors")
+    found = sha256_file(weights)
+    if found != expected:
+        raise BaseModelError(
+            f"{weights}: sha256 {found} is not the pinned {expected}; refusing to train on "
+            "unknown base weights"
+        )
+
+
+def code_version() -> str:
+    """git describe of the checkout, or 'unknown' outside one."""
+    try:
+        return subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def data_sha256(paths: Sequence[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
+
+
+def _load_split(path: Path) -> list[dict]:
+    rows = read_jsonl(path)
+    problems = validate_rows(rows, str(path))
+    if problems:
+        raise CorpusError("\n".join(problems[:20]))
+    return rows
+
+
+class EncoderCollator:
+    """Batches raw texts through serving's Encoder into torch tensors."""
+
+    def __init__(self, encoder: Encoder) -> None:
+        self.encoder = encoder
+
+    def __call__(self, features: list[dict]) -> dict:
+        import torch
+
+        batch = self.encoder([f["text"] for f in features])
+        out = {k: torch.from_numpy(v) for k, v in batch.arrays.items()}
+        out["labels"] = torch.tensor([f["label"] for f in features], dtype=torch.long)
+        return out
+
+
+def _dataset(rows: list[dict], encoder: Encoder):  # type: ignore[no-untyped-def]
+    from datasets import Dataset
+
+    ids = label2id()
+    texts = [r["text"] for r in rows]
+    lengths = [len(t) for t in encoder.tokenize(texts)]
+    return Dataset.from_dict(
+        {"text": texts, "label": [ids[r["label"]] for r in rows], "length": lengths}
+    )
+
+
+def _compute_metrics(prediction) -> dict:  # type: ignore[no-untyped-def]
+    logits, gold = prediction.predictions, prediction.label_ids
+    m = classification_metrics(gold.tolist(), logits.argmax(-1).tolist())
+    return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
+
+
+def train(config: TrainConfig) -> Path:
+    """Run one fine-tuning; return the run directory (config, metrics, log, PNGs, model/)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, Trainer, TrainingArguments
+    from transformers.utils import logging as hf_logging
+
+    from training.plots import plot_confusion, plot_curves
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    started = time.time()
+    base = config.base_model or base_model_dir()
+    check_base_model(base, config.base_sha256)
+    torch.set_num_threads(config.threads or os.cpu_count() or 1)
+    out = config.out
+    out.mkdir(parents=True, exist_ok=True)
+    config.save(out / "train_config.json")
+
+    train_rows, dev_rows = _load_split(config.train_file), _load_split(config.dev_file)
+    encoder = Encoder.from_file(base / "tokenizer.json", config.max_length)
+    collator = EncoderCollator(encoder)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base, num_labels=len(LABELS), id2label=id2label(), label2id=label2id()
+    )
+    hf_logging.set_verbosity_error()
+    args = TrainingArguments(
+        output_dir=str(out / "checkpoints"),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=64,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_ratio,
+        label_smoothing_factor=config.label_smoothing,
+        eval_strategy="epoch" if config.max_steps < 0 else "steps",
+        save_strategy="epoch" if config.max_steps < 0 else "steps",
+        eval_steps=max(config.max_steps, 1) if config.max_steps > 0 else None,
+        save_steps=max(config.max_steps, 1) if config.max_steps > 0 else None,
+        logging_steps=10,
+        save_total_limit=1,
+        save_only_model=True,
+        load_best_model_at_end=True,
+        metric_for_best_model="macro_f1",
+        greater_is_better=True,
+        train_sampling_strategy="group_by_length",
+        remove_unused_columns=False,
+        report_to=config.report_to or "none",
+        use_cpu=True,
+        seed=config.seed,
+        data_seed=config.seed,
+        dataloader_num_workers=0,
+        disable_tqdm=False,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=_dataset(train_rows, encoder),
+        eval_dataset=_dataset(dev_rows, encoder),
+        data_collator=collator,
+        compute_metrics=_compute_metrics,
+    )
+    trainer.train()
+
+    model_dir = out / "model"
+    trainer.save_model(str(model_dir))
+    encoder.tokenizer.save(str(model_dir / "tokenizer.json"))
+    # the Trainer may reorder evaluation batches by length: take gold from its output
+    final = trainer.predict(trainer.eval_dataset)
+    dev = classification_metrics(final.label_ids.tolist(), final.predictions.argmax(-1).tolist())
+    wall = round(time.time() - started, 1)
+    history = trainer.state.log_history
+    with (out / "training_log.jsonl").open("w") as fh:
+        for entry in history:
+            fh.write(json.dumps(entry) + "\n")
+    info = {
+        "dev_torch": dev,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "wall_seconds": wall,
+        "train_sentences": len(train_rows),
+        "dev_sentences": len(dev_rows),
+        "data_sha256": data_sha256([config.train_file, config.dev_file]),
+        "base_model": str(base),
+        "base_sha256": config.base_sha256,
+        "base_sha256_is_pinned": config.base_sha256 == BASE_MODEL_SHA256,
+        "code_version": code_version(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+    (out / "metrics.json").write_text(json.dumps(info, indent=2) + "\n")
+    plot_confusion(dev, out / "confusion_dev.png", "dev (PyTorch, best epoch)")
+    plot_curves(history, out / "curves.png")
+    return out
