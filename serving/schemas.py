@@ -10,7 +10,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from serving.labels import Label
 
-__all__ = ["ClassifyRequest", "ClassifyResponse", "ErrorResponse", "Prediction"]
+__all__ = [
+    "ArticleRequest",
+    "ArticleResponse",
+    "ArticleSentence",
+    "ClassifyRequest",
+    "ClassifyResponse",
+    "ClassifyResult",
+    "ErrorResponse",
+    "ModelInfo",
+    "Prediction",
+    "ReloadRequest",
+]
 
 
 class Prediction(BaseModel):
@@ -47,3 +58,49 @@ class ClassifyResponse(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str
+
+
+class ArticleRequest(BaseModel):
+    """One article: split into sentences, each labelled."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    text: str = Field(min_length=1)
+    id: str | None = None
+
+
+class ArticleSentence(Prediction):
+    index: int
+    start: int = Field(description="character offset of the sentence in the article")
+    end: int
+    text: str
+
+
+class ArticleResponse(BaseModel):
+    model: str
+    id: str | None = None
+    sentences: list[ArticleSentence]
+    counts: dict[str, int] = Field(description="sentences per label")
+
+
+class LabelInfo(BaseModel):
+    name: str
+    definition: str
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+    precision: str
+    precisions: list[str]
+    labels: list[LabelInfo]
+    max_length: int
+    temperature: float
+    files: dict[str, str] = Field(description="file -> sha256")
+    metrics: dict
+
+
+class ReloadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    model: str | None = Field(default=None, description="model directory; default: the current")

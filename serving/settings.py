@@ -41,3 +41,22 @@ class Settings(BaseSettings):
     max_texts: int = Field(default=256, ge=1, description="texts per request")
     max_chars: int = Field(default=10_000, ge=1, description="characters per text")
     max_body_bytes: int = Field(default=2_000_000, ge=1024, description="request body size")
+    max_article_chars: int = Field(default=200_000, ge=1, description="characters per article")
+    max_batch: int = Field(default=64, ge=1, description="texts per micro-batch")
+    max_wait_ms: float = Field(default=2.0, ge=0, description="micro-batch wait under load")
+    api_keys: str = Field(default="", description="comma-separated API keys; empty: no auth")
+    api_key_file: Path | None = Field(default=None, description="file with one API key a line")
+    admin_keys: str = Field(default="", description="comma-separated keys for /v1/admin/*")
+    auth_health: bool = Field(default=False, description="require a key for /healthz, /readyz")
+    auth_metrics: bool = Field(default=False, description="require a key for /metrics")
+    log_json: bool = Field(default=True, description="one JSON object per log line")
+
+    def keys(self) -> list[str]:
+        """API keys from CLAIMTYPE_API_KEYS and the key file; empty means auth is off."""
+        keys = [k.strip() for k in self.api_keys.split(",")]
+        if self.api_key_file is not None:
+            keys += [k.strip() for k in self.api_key_file.read_text().splitlines()]
+        return [k for k in keys if k and not k.startswith("#")]
+
+    def admin(self) -> list[str]:
+        return [k.strip() for k in self.admin_keys.split(",") if k.strip()]

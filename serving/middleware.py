@@ -1,0 +1,135 @@
+"""ASGI middleware: body-size limit, request ids, latency metrics and JSON access logs.
+
+Written as plain ASGI rather than BaseHTTPMiddleware: it adds no extra task per
+request, which matters when a whole request takes a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+
+from serving.observability import ApiMetrics
+
+__all__ = ["BodyLimit", "Observe"]
+
+_ROUTES = frozenset(
+    {
+        "/",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/v1/classify",
+        "/v1/classify/article",
+        "/v1/model",
+        "/v1/admin/reload",
+        "/v1/feedback",
+        "/docs",
+        "/openapi.json",
+    }
+)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _send_json(send, status: int, detail: str) -> None:  # type: ignore[no-untyped-def]
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(body)),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    """413 for bodies over the limit, whether or not they declare a Content-Length."""
+
+    def __init__(self, app, limit: int) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        message = f"request body over max_body_bytes={self.limit}"
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _send_json(send, 413, message)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive():  # type: ignore[no-untyped-def]
+            nonlocal received
+            msg = await receive()
+            if msg["type"] == "http.request":
+                received += len(msg.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge
+            return msg
+
+        async def tracking_send(msg) -> None:  # type: ignore[no-untyped-def]
+            nonlocal started
+            started = started or msg["type"] == "http.response.start"
+            await send(msg)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _send_json(send, 413, message)
+
+
+class Observe:
+    """Request id (echoed as X-Request-ID), latency and status metrics, one log line."""
+
+    def __init__(self, app, metrics: ApiMetrics, logger: logging.Logger) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+        self.metrics = metrics
+        self.logger = logger
+
+    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"")
+        request_id = incoming.decode("latin-1")[:64] if incoming else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+
+        async def send_with_id(msg) -> None:  # type: ignore[no-untyped-def]
+            nonlocal status
+            if msg["type"] == "http.response.start":
+                status = msg["status"]
+                msg.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(msg)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = scope["path"] if scope["path"] in _ROUTES else "other"
+            self.metrics.requests.labels(route=route, status=str(status)).inc()
+            self.metrics.latency.labels(route=route).observe(elapsed)
+            self.logger.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "ms": round(elapsed * 1000, 2),
+                },
+            )
