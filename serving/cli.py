@@ -174,6 +174,7 @@ def cmd_data_build(args: argparse.Namespace) -> int:
         sorted(Path(args.challenge_sources).glob("*.jsonl")),
         args.dev_fraction,
         args.seed,
+        [d for d in args.dev_domains.split(",") if d],
     )
     problems = validate_splits(splits)
     for p in problems:
@@ -264,7 +265,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sources", default="data/sources")
     p.add_argument("--challenge-sources", default="data/challenge_sources")
     p.add_argument("--out", default="data")
-    p.add_argument("--dev-fraction", type=float, default=0.15)
+    p.add_argument(
+        "--dev-domains",
+        default="agriculture_food,education,entertainment_culture",
+        help="comma-separated domains held out whole for dev",
+    )
+    p.add_argument(
+        "--dev-fraction", type=float, default=0.0, help="share of other domains' stories"
+    )
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=cmd_data_build)
     return parser

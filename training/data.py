@@ -170,8 +170,14 @@ def _groups(rows: Sequence[dict]) -> dict[str, list[int]]:
     return groups
 
 
-def split_by_story(rows: Sequence[dict], dev_fraction: float, seed: int) -> Split:
-    """Hold out whole stories, about dev_fraction of each domain, for dev."""
+def split_by_story(
+    rows: Sequence[dict], dev_fraction: float, seed: int, dev_domains: Sequence[str] = ()
+) -> Split:
+    """Hold out whole domains (`dev_domains`) and whole stories of the others for dev.
+
+    A held-out domain measures what users see on a beat the model never trained
+    on; held-out stories measure new events on familiar beats.
+    """
     rng = random.Random(seed)
     by_domain: dict[str, list[list[int]]] = defaultdict(list)
     for members in _groups(rows).values():
@@ -180,7 +186,8 @@ def split_by_story(rows: Sequence[dict], dev_fraction: float, seed: int) -> Spli
     for domain in sorted(by_domain):
         groups = sorted(by_domain[domain], key=lambda m: rows[m[0]].get("story", ""))
         rng.shuffle(groups)
-        target = dev_fraction * sum(len(g) for g in groups)
+        share = 1.0 if domain in dev_domains else dev_fraction
+        target = share * sum(len(g) for g in groups)
         taken = 0
         for members in groups:
             if taken >= target:
@@ -206,7 +213,11 @@ def stats(rows: Sequence[dict]) -> dict:
 
 
 def build_splits(
-    sources: Sequence[Path], challenge_sources: Sequence[Path], dev_fraction: float, seed: int
+    sources: Sequence[Path],
+    challenge_sources: Sequence[Path],
+    dev_fraction: float,
+    seed: int,
+    dev_domains: Sequence[str] = (),
 ) -> dict[str, list[dict]]:
     """train/dev/challenge from the authored files, disjoint by story and wording.
 
@@ -215,7 +226,7 @@ def build_splits(
     """
     rows = [r for path in sources for r in read_jsonl(path)]
     challenge = [r for path in challenge_sources for r in read_jsonl(path)]
-    split = split_by_story(rows, dev_fraction, seed)
+    split = split_by_story(rows, dev_fraction, seed, dev_domains)
     held_out = [r["text"] for r in split.dev + challenge]
     leaking = {i for i, _, _ in near_duplicates([r["text"] for r in split.train], held_out)}
     train = [r for i, r in enumerate(split.train) if i not in leaking]

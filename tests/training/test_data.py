@@ -77,3 +77,16 @@ def test_stats_counts() -> None:
     s = stats([row("a b", "fact", hard=True), row("c d", "claim"), row("e f", "claim", hard=True)])
     assert s["by_label"] == {"fact": 1, "claim": 2, "denial": 0, "offer": 0}
     assert s["hard_share"]["claim"] == 0.5
+
+
+def test_split_holds_out_whole_domains() -> None:
+    rows = [
+        {"text": f"{d} story {s} sentence {k}", "label": "fact", "domain": d, "story": f"{d}{s}"}
+        for d in ("a", "b", "c")
+        for s in range(6)
+        for k in range(3)
+    ]
+    split = split_by_story(rows, dev_fraction=0.0, seed=1, dev_domains=["b"])
+    assert {r["domain"] for r in split.dev} == {"b"}
+    assert {r["domain"] for r in split.train} == {"a", "c"}
+    assert len(split.dev) == 18
