@@ -6,6 +6,7 @@ on a bad one. Requests go through a micro-batcher to a single inference thread.
 A reload (SIGHUP or the admin route) builds the new predictor beside the old
 one and swaps a reference: batches already running finish on the old model,
 and a model that fails verification is refused while the old one keeps serving.
+The article viewer page (serving/viewer.py) is served at `/` unless turned off.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from serving.schemas import (
 )
 from serving.sentences import split_sentences
 from serving.settings import Settings
+from serving.viewer import viewer_router
 
 __all__ = ["create_app", "load_predictor"]
 
@@ -296,5 +298,8 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
             raise HTTPException(409, f"reload refused, still serving the old model: {exc}") from exc
         assert served.info is not None
         return served.info
+
+    if settings.viewer:
+        app.include_router(viewer_router())
 
     return app

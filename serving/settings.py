@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     auth_health: bool = Field(default=False, description="require a key for /healthz, /readyz")
     auth_metrics: bool = Field(default=False, description="require a key for /metrics")
     log_json: bool = Field(default=True, description="one JSON object per log line")
+    viewer: bool = Field(default=True, description="serve the article viewer page at /")
 
     def keys(self) -> list[str]:
         """API keys from CLAIMTYPE_API_KEYS and the key file; empty means auth is off."""

@@ -19,6 +19,7 @@ settings = Settings(model=sys.argv[1])
 with TestClient(create_app(settings)) as client:
     r = client.post("/v1/classify", json={"texts": ["the union said the port would close"]})
     assert r.status_code == 200, r.text
+    assert client.get("/").status_code == 200
 assert main(["predict", "--model", sys.argv[1], "the mayor offered to rebuild the bridge"]) == 0
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "transformers", "training"))
 print(json.dumps(heavy))
@@ -46,7 +47,9 @@ def test_help_is_instant_and_light() -> None:
     assert out.stdout.strip() == "[]", out.stderr
 
 
-@pytest.mark.parametrize("module", ["serving/predictor.py", "serving/api.py", "serving/batch.py"])
+@pytest.mark.parametrize(
+    "module", ["serving/predictor.py", "serving/api.py", "serving/batch.py", "serving/viewer.py"]
+)
 def test_serving_sources_do_not_import_training(module: str) -> None:
     text = (ROOT / module).read_text()
     assert "import training" not in text and "from training" not in text

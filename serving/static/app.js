@@ -1,0 +1,576 @@
+// claimtype article viewer: sends an article to POST v1/classify/article and shows the
+// original text with each sentence marked by its claim type. Plain JavaScript, no
+// dependencies, nothing fetched from anywhere but this server (the page's CSP forbids it).
+"use strict";
+
+(() => {
+  const KNOWN = ["fact", "claim", "denial", "offer"];
+  const KEY_STORE = "claimtype.apiKey";
+  const MAX_FILE_BYTES = 20 * 1024 * 1024;
+
+  const $ = (id) => document.getElementById(id);
+  const ui = {
+    modelName: $("model-name"),
+    forgetKey: $("forget-key"),
+    auth: $("auth"),
+    authMessage: $("auth-message"),
+    authForm: $("auth-form"),
+    apiKey: $("api-key"),
+    form: $("article-form"),
+    text: $("text"),
+    file: $("file"),
+    submit: $("submit"),
+    status: $("status"),
+    error: $("error"),
+    results: $("results"),
+    legend: $("legend"),
+    threshold: $("threshold"),
+    reviewCount: $("review-count"),
+    reviewOnly: $("review-only"),
+    article: $("article"),
+    details: $("details-body"),
+    jsonl: $("download-jsonl"),
+    csv: $("download-csv"),
+  };
+
+  const state = {
+    result: null, // the last ArticleResponse
+    text: "", // the exact text that response's offsets refer to
+    labels: KNOWN.slice(), // display order: the server's, once known
+    definitions: {}, // label -> one-line definition from GET v1/model
+    modelKnown: false, // GET v1/model answered (a test predictor has no model card)
+    shown: new Set(KNOWN),
+    reviewOnly: false,
+    threshold: 0.6,
+    fileName: null, // set while the textarea holds an opened file unchanged
+    described: null, // the sentence whose details the panel shows
+    pending: null, // what to retry once the user gives an API key
+    busy: false,
+  };
+
+  // ---- small helpers ---------------------------------------------------------------
+
+  /** Build an element; strings become text nodes (never HTML), so article text is inert. */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") node.className = v;
+      else node.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.append(typeof child === "string" ? document.createTextNode(child) : child);
+    }
+    return node;
+  }
+
+  const labelClass = (label) => "l-" + (KNOWN.includes(label) ? label : "other");
+  const percent = (p) => (100 * p).toFixed(1) + "%";
+  const topScore = (s) => Math.max(...Object.values(s.scores));
+  const needsReview = (s) => topScore(s) < state.threshold;
+  const plural = (n, word) => `${n.toLocaleString("en")} ${word}${n === 1 ? "" : "s"}`;
+
+  /**
+   * Python counts offsets in code points; JavaScript strings index UTF-16 units.
+   * They differ after any character outside the Basic Multilingual Plane (emoji,
+   * some CJK), so map every code point offset to a string index once.
+   */
+  function unitOffsets(text) {
+    if (!/[\uD800-\uDFFF]/.test(text)) return null; // identical: no mapping needed
+    const units = [0];
+    let i = 0;
+    for (const ch of text) {
+      i += ch.length;
+      units.push(i);
+    }
+    return units;
+  }
+
+  // ---- API key (kept for this tab only) ----------------------------------------------
+
+  function getKey() {
+    try {
+      return sessionStorage.getItem(KEY_STORE) || "";
+    } catch {
+      return "";
+    }
+  }
+
+  function setKey(key) {
+    try {
+      if (key) sessionStorage.setItem(KEY_STORE, key);
+      else sessionStorage.removeItem(KEY_STORE);
+    } catch {
+      // storage disabled: the key lives only until the page closes
+    }
+    ui.forgetKey.hidden = !key;
+  }
+
+  function askForKey(message, retry) {
+    // a waiting classify also reloads the model info, so it is never downgraded
+    if (state.pending !== classify) state.pending = retry;
+    ui.authMessage.textContent = message;
+    ui.auth.hidden = false;
+    ui.apiKey.value = "";
+    ui.apiKey.focus();
+  }
+
+  /** Run what waited for a key: the model info first, then a waiting classify. */
+  async function retryWithKey() {
+    const retry = state.pending;
+    state.pending = null;
+    await loadModel();
+    if (retry !== classify) return;
+    if (ui.auth.hidden) await classify();
+    else state.pending = classify; // this key was refused too: keep waiting
+  }
+
+  // ---- talking to the server --------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(status, message) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  async function detailOf(response) {
+    try {
+      const body = await response.json();
+      const d = body && body.detail;
+      if (typeof d === "string") return d.replace(/\.$/, "");
+      if (Array.isArray(d)) return d.map((e) => e.msg || JSON.stringify(e)).join("; ");
+      return JSON.stringify(body);
+    } catch {
+      return response.statusText || "no details";
+    }
+  }
+
+  function explain(status, detail, hadKey, requestId) {
+    switch (status) {
+      case 401:
+        return hadKey
+          ? "The server refused this API key. Enter a valid key to continue."
+          : "This server requires an API key. Enter it to continue.";
+      case 403:
+        return `The server refused the request: ${detail}.`;
+      case 413:
+        return `The article is too long for this server (${detail}). ` +
+          "Split it into shorter parts and classify them one at a time.";
+      case 422:
+        return `The server could not classify this text: ${detail}.`;
+      default: {
+        const ref = requestId ? ` (request id ${requestId})` : "";
+        return `The server failed with status ${status}${ref}: ${detail}. ` +
+          "Try again; if it keeps failing, check the server log.";
+      }
+    }
+  }
+
+  /** fetch JSON from this server; every failure becomes an ApiError with a readable message. */
+  async function api(path, init) {
+    const key = getKey();
+    const headers = { Accept: "application/json", ...(init && init.headers) };
+    if (key) headers.Authorization = "Bearer " + key;
+    let response;
+    try {
+      response = await fetch(path, { ...init, headers, cache: "no-store" });
+    } catch {
+      throw new ApiError(0,
+        "Could not reach the claimtype server (network error). Check that " +
+        "`claimtype serve` is still running and that this page's address is right, " +
+        "then try again.");
+    }
+    if (!response.ok) {
+      const detail = await detailOf(response);
+      const requestId = response.headers.get("x-request-id");
+      throw new ApiError(response.status, explain(response.status, detail, !!key, requestId));
+    }
+    try {
+      return await response.json();
+    } catch {
+      throw new ApiError(response.status, "The server sent an answer that is not JSON.");
+    }
+  }
+
+  // ---- messages ---------------------------------------------------------------------
+
+  function say(message) {
+    ui.status.textContent = message;
+  }
+
+  function fail(message) {
+    ui.error.textContent = message;
+    ui.error.hidden = false;
+  }
+
+  function clearError() {
+    ui.error.hidden = true;
+    ui.error.textContent = "";
+  }
+
+  // ---- model info -------------------------------------------------------------------
+
+  async function loadModel() {
+    try {
+      const info = await api("v1/model");
+      ui.modelName.textContent = `${info.name} ${info.version} (${info.precision})`;
+      state.labels = info.labels.map((l) => l.name);
+      state.definitions = Object.fromEntries(info.labels.map((l) => [l.name, l.definition]));
+      state.shown = new Set(state.labels);
+      state.modelKnown = true;
+    } catch (err) {
+      if (err.status === 401) askForKey(err.message, loadModel);
+      else if (err.status === 404) ui.modelName.textContent = "details not available";
+      else fail(err.message);
+    }
+  }
+
+  // ---- classify ---------------------------------------------------------------------
+
+  async function classify() {
+    if (state.busy) return;
+    const text = ui.text.value;
+    clearError();
+    if (!text.trim()) {
+      fail("There is no text to classify: paste an article or open a .txt file first.");
+      ui.text.focus();
+      return;
+    }
+    state.busy = true;
+    ui.submit.disabled = true;
+    ui.results.setAttribute("aria-busy", "true");
+    say(`Classifying ${plural(text.length, "character")}…`);
+    const started = performance.now();
+    try {
+      const body = { text };
+      if (state.fileName) body.id = state.fileName;
+      const result = await api("v1/classify/article", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const seconds = ((performance.now() - started) / 1000).toFixed(2);
+      show(text, result);
+      const counts = state.labels.map((l) => `${result.counts[l] || 0} ${l}`).join(", ");
+      say(`Labelled ${plural(result.sentences.length, "sentence")} in ${seconds} s ` +
+        `with ${result.model}: ${counts}.`);
+    } catch (err) {
+      say("");
+      if (err.status === 401) askForKey(err.message, classify);
+      else fail(err.message);
+    } finally {
+      state.busy = false;
+      ui.submit.disabled = false;
+      ui.results.removeAttribute("aria-busy");
+    }
+  }
+
+  // ---- rendering --------------------------------------------------------------------
+
+  function show(text, result) {
+    state.text = text;
+    state.result = result;
+    if (result.counts) state.labels = Object.keys(result.counts);
+    for (const s of result.sentences) {
+      if (!state.labels.includes(s.label)) state.labels.push(s.label);
+    }
+    state.shown = new Set(state.labels);
+    if (!state.modelKnown) ui.modelName.textContent = result.model;
+    renderLegend();
+    renderArticle();
+    ui.results.hidden = false;
+    apply();
+    state.described = null;
+    ui.details.replaceChildren(el("p", { class: "hint" },
+      "Point at a sentence or move to it with the keyboard to see its probabilities."));
+  }
+
+  function renderLegend() {
+    const counts = state.result.counts || {};
+    ui.legend.replaceChildren(...state.labels.map((label) => {
+      const box = el("input", { type: "checkbox", checked: true, "data-label": label });
+      box.checked = true;
+      const n = counts[label] || 0;
+      return el("li", {},
+        el("label", { class: "chip " + labelClass(label), title: state.definitions[label] },
+          box,
+          el("span", { class: "tag " + labelClass(label) }, label),
+          el("span", { class: "count" }, String(n)),
+          el("span", { class: "sr-only" }, n === 1 ? " sentence" : " sentences")));
+    }));
+  }
+
+  function renderArticle() {
+    const { text, result } = state;
+    const units = unitOffsets(text);
+    const at = (cp) => (units ? units[cp] : cp);
+    const frag = document.createDocumentFragment();
+    let pos = 0;
+    const total = result.sentences.length;
+    result.sentences.forEach((s, i) => {
+      const start = at(s.start);
+      const end = at(s.end);
+      if (start > pos) frag.append(text.slice(pos, start)); // the writer's own spacing
+      const span = el("span", {
+        class: "sentence " + labelClass(s.label),
+        "data-index": i,
+        "data-label": s.label,
+        role: "group",
+        "aria-roledescription": "sentence",
+        "aria-description": state.labels
+          .map((l) => `${l} ${percent(s.scores[l] || 0)}`).join(", "),
+      }, text.slice(start, end));
+      span.dataset.position = `${i + 1} of ${total}`;
+      frag.append(span);
+      pos = Math.max(pos, end);
+    });
+    if (pos < text.length) frag.append(text.slice(pos));
+    ui.article.replaceChildren(frag);
+    ui.article.setAttribute("aria-label", `Labelled article, ${plural(total, "sentence")}`);
+  }
+
+  /** Re-apply the threshold and filters without re-rendering the text. */
+  function apply() {
+    if (!state.result) return;
+    let review = 0;
+    for (const span of ui.article.querySelectorAll(".sentence")) {
+      const s = state.result.sentences[Number(span.dataset.index)];
+      const flagged = needsReview(s);
+      if (flagged) review += 1;
+      const visible = state.shown.has(s.label) && (!state.reviewOnly || flagged);
+      span.classList.toggle("review", flagged);
+      span.classList.toggle("muted", !visible);
+      span.dataset.tag = flagged ? `${s.label} · review` : s.label;
+      span.tabIndex = visible ? 0 : -1;
+      span.setAttribute("aria-label",
+        `Sentence ${span.dataset.position}: ${s.label}, ${percent(topScore(s))}` +
+        (flagged ? ", needs review" : "") + (visible ? "" : ", filtered out"));
+    }
+    ui.reviewCount.textContent =
+      `${plural(review, "sentence")} of ${state.result.sentences.length} ` +
+      `${review === 1 ? "needs" : "need"} review.`;
+    const focused = document.activeElement;
+    if (focused && focused.classList && focused.classList.contains("sentence")) {
+      describe(focused);
+    }
+  }
+
+  function describe(span) {
+    state.described = span;
+    const s = state.result.sentences[Number(span.dataset.index)];
+    const flagged = needsReview(s);
+    const rows = state.labels.map((l) => {
+      const p = s.scores[l] || 0;
+      const fill = el("span", { class: "fill " + labelClass(l) });
+      fill.style.width = percent(p);
+      return el("li", { class: l === s.label ? "best" : null },
+        el("span", { class: "name" }, l),
+        el("span", { class: "bar", "aria-hidden": "true" }, fill),
+        el("span", { class: "pct" }, percent(p)));
+    });
+    const parts = [
+      el("p", { class: "d-head" },
+        el("span", { class: "tag " + labelClass(s.label) }, s.label),
+        ` Sentence ${span.dataset.position}`,
+        flagged ? el("strong", { class: "flag" }, " needs review") : null),
+      state.definitions[s.label]
+        ? el("p", { class: "definition" }, state.definitions[s.label]) : null,
+      el("ul", { class: "bars", "aria-label": "Probability per label" }, ...rows),
+      s.truncated
+        ? el("p", { class: "note" }, "Cut to the model's token limit before scoring.") : null,
+      el("blockquote", { class: "quote" }, s.text),
+    ];
+    ui.details.replaceChildren(...parts.filter(Boolean));
+  }
+
+  // ---- keyboard ---------------------------------------------------------------------
+
+  function moveFocus(from, key) {
+    const all = [...ui.article.querySelectorAll(".sentence:not(.muted)")];
+    if (!all.length) return false;
+    const i = all.indexOf(from);
+    const next = {
+      ArrowRight: all[Math.min(i + 1, all.length - 1)],
+      ArrowDown: all[Math.min(i + 1, all.length - 1)],
+      ArrowLeft: all[Math.max(i - 1, 0)],
+      ArrowUp: all[Math.max(i - 1, 0)],
+      Home: all[0],
+      End: all[all.length - 1],
+    }[key];
+    if (!next) return false;
+    next.focus();
+    return true;
+  }
+
+  // ---- downloads (made in the browser; nothing is sent anywhere) -----------------------
+
+  function rows() {
+    return state.result.sentences.map((s) => ({
+      id: state.result.id ?? null,
+      index: s.index,
+      start: s.start,
+      end: s.end,
+      text: s.text,
+      label: s.label,
+      score: topScore(s),
+      scores: s.scores,
+      truncated: s.truncated,
+      needs_review: needsReview(s),
+      review_threshold: state.threshold,
+      model: state.result.model,
+    }));
+  }
+
+  /** A spreadsheet runs a cell that starts with = + - @; quote it so it stays text. */
+  function csvCell(value) {
+    let v = value === null || value === undefined ? "" : String(value);
+    if (typeof value === "string" && /^[=+\-@\t\r]/.test(v)) v = "'" + v;
+    return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+  }
+
+  function toCsv() {
+    const header = ["index", "start", "end", "label", "score", "needs_review",
+      ...state.labels.map((l) => "p_" + l), "truncated", "text"];
+    const lines = [header.join(",")];
+    for (const r of rows()) {
+      lines.push([r.index, r.start, r.end, r.label, r.score.toFixed(4), r.needs_review,
+        ...state.labels.map((l) => (r.scores[l] || 0).toFixed(4)), r.truncated, r.text]
+        .map(csvCell).join(","));
+    }
+    return lines.join("\r\n") + "\r\n";
+  }
+
+  function download(content, type, extension) {
+    const base = (state.result.id || "article").replace(/\.txt$/i, "")
+      .replace(/[^\w.-]+/g, "_");
+    const url = URL.createObjectURL(new Blob([content], { type }));
+    const a = el("a", { href: url, download: `${base}.claimtype.${extension}` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    say(`Saved ${plural(state.result.sentences.length, "sentence")} as ${extension.toUpperCase()}.`);
+  }
+
+  // ---- file input -------------------------------------------------------------------
+
+  async function openFile() {
+    const file = ui.file.files && ui.file.files[0];
+    if (!file) return;
+    clearError();
+    try {
+      if (file.size > MAX_FILE_BYTES) {
+        fail(`${file.name} is ${plural(file.size, "byte")}: too big for a single article.`);
+        return;
+      }
+      const text = await file.text();
+      if (text.includes("\u0000")) {
+        fail(`${file.name} does not look like a plain-text file. Save the article as .txt ` +
+          "(UTF-8) and open that.");
+        return;
+      }
+      ui.text.value = text;
+      state.fileName = file.name;
+      const odd = text.includes("\uFFFD")
+        ? " It is not valid UTF-8: unreadable characters are shown as \uFFFD." : "";
+      say(`Opened ${file.name} (${plural(text.length, "character")}).${odd} ` +
+        "Press Classify to label it.");
+    } catch (err) {
+      fail(`Could not read ${file.name}: ${err.message}`);
+    } finally {
+      ui.file.value = ""; // picking the same file again still fires "change"
+    }
+  }
+
+  // ---- wiring -----------------------------------------------------------------------
+
+  ui.form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    classify();
+  });
+  document.addEventListener("keydown", (e) => {
+    if ((e.ctrlKey || e.metaKey) && e.key === "Enter" && !ui.auth.contains(e.target)) {
+      e.preventDefault();
+      classify();
+    }
+  });
+  ui.text.addEventListener("input", () => {
+    state.fileName = null;
+  });
+  ui.file.addEventListener("change", openFile);
+
+  ui.authForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const key = ui.apiKey.value.trim();
+    if (!key) {
+      ui.authMessage.textContent = "Enter a key first.";
+      ui.apiKey.focus();
+      return;
+    }
+    setKey(key);
+    ui.apiKey.value = "";
+    ui.auth.hidden = true;
+    clearError();
+    say("API key saved for this tab.");
+    retryWithKey();
+  });
+  ui.forgetKey.addEventListener("click", () => {
+    setKey("");
+    say("API key forgotten.");
+  });
+
+  ui.legend.addEventListener("change", (e) => {
+    const label = e.target.dataset.label;
+    if (!label) return;
+    if (e.target.checked) state.shown.add(label);
+    else state.shown.delete(label);
+    apply();
+  });
+  ui.reviewOnly.addEventListener("change", () => {
+    state.reviewOnly = ui.reviewOnly.checked;
+    apply();
+  });
+  ui.threshold.addEventListener("input", () => {
+    const t = Number(ui.threshold.value);
+    const ok = ui.threshold.value !== "" && t >= 0 && t <= 1;
+    ui.threshold.setAttribute("aria-invalid", String(!ok));
+    if (!ok) return;
+    state.threshold = t;
+    apply();
+  });
+
+  ui.article.addEventListener("focusin", (e) => {
+    if (e.target.classList.contains("sentence")) describe(e.target);
+  });
+  // mousemove, not mouseover: scrolling under a resting pointer fires mouseover, and the
+  // panel must then keep showing the sentence the keyboard moved to
+  let pointer = "";
+  ui.article.addEventListener("mousemove", (e) => {
+    const where = `${e.clientX},${e.clientY}`;
+    if (where === pointer) return;
+    pointer = where;
+    const span = e.target.closest(".sentence");
+    if (span && span !== state.described && !span.classList.contains("muted")) describe(span);
+  });
+  ui.article.addEventListener("mouseleave", () => {
+    const focused = document.activeElement;
+    if (focused && focused.classList.contains("sentence")) describe(focused);
+  });
+  ui.article.addEventListener("keydown", (e) => {
+    if (e.target.classList.contains("sentence") && !e.altKey && !e.ctrlKey && !e.metaKey &&
+        moveFocus(e.target, e.key)) {
+      e.preventDefault();
+    }
+  });
+
+  ui.jsonl.addEventListener("click", () => {
+    const body = rows().map((r) => JSON.stringify(r)).join("\n") + "\n";
+    download(body, "application/x-ndjson", "jsonl");
+  });
+  ui.csv.addEventListener("click", () => download(toCsv(), "text/csv", "csv"));
+
+  setKey(getKey());
+  loadModel();
+})();
