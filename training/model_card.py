@@ -25,6 +25,12 @@ def write_model_card(path: Path, name: str, version: str, metrics: dict, cfg: Tr
     parity = metrics["parity"]
     dev = metrics["dev"]
     labels = "\n".join(f"- `{k}`: {DEFINITIONS[k]}" for k in LABELS)
+    challenge = metrics.get("challenge")
+    challenge_ece = (
+        f"; on challenge {challenge['ece_uncalibrated']:.3f} before, {challenge['ece']:.3f} after"
+        if challenge
+        else ""
+    )
     text = f"""---
 language: en
 license: apache-2.0
@@ -46,13 +52,14 @@ annotation guide is `data/LABELS.md` in the claimtype repository.
 
 Measured on the int8 ONNX model through claimtype's own runtime
 (`claimtype evaluate data/dev.jsonl --model <this directory>`). Dev sentences
-come from stories that are not in the training data; the challenge set is
-contrast pairs written separately and never trained on.
+come from news domains (and so stories) that are not in the training data; the
+challenge set is contrast pairs written separately and never trained on.
 
 {chr(10).join(rows)}
 
 Calibration (temperature scaling fitted on dev, T = {dev["temperature"]}): expected
-calibration error on dev {dev["ece_uncalibrated"]:.3f} before, {dev["ece"]:.3f} after.
+calibration error on dev {dev["ece_uncalibrated"]:.3f} before, {dev["ece"]:.3f}
+after{challenge_ece}.
 
 Export parity on {parity["dev_sentences"]} dev sentences: fp32 ONNX vs PyTorch max
 |Δlogit| {parity["fp32_vs_torch_max_abs_logit_diff"]:.1e}; int8 vs fp32 label agreement
