@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import hmac
 import signal
+import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -301,14 +302,18 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
             )
         if not body.text.strip():
             raise LimitError(422, "text is empty")
-        record = await asyncio.to_thread(
-            feedback.add,
-            body.text.strip(),
-            body.label.value,
-            body.note,
-            body.predicted.value if body.predicted else None,
-            body.model,
-        )
+        try:
+            record = await asyncio.to_thread(
+                feedback.add,
+                body.text.strip(),
+                body.label.value,
+                body.note,
+                body.predicted.value if body.predicted else None,
+                body.model,
+            )
+        except (OSError, sqlite3.Error) as exc:
+            logger.error(f"feedback not stored in {settings.feedback_db}: {exc}")
+            raise HTTPException(503, "feedback storage is unavailable; try again later") from exc
         return FeedbackResponse(id=record.id, created=record.created, label=body.label)
 
     @app.get("/v1/model", response_model=ModelInfo, dependencies=[Depends(require_key)])

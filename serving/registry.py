@@ -78,6 +78,7 @@ class Event(BaseModel):
     version: str
     previous: str | None = None
     forced: bool = False
+    gate_failures: list[str] = Field(default_factory=list)
     note: str = ""
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ __all__ = [
     "promote",
 ]
 
+_SAFE_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 MAX_MACRO_DROP = 0.005  # 0.5 points of macro-F1
 MAX_LABEL_DROP = 0.02  # 2 points of one label's F1
 
@@ -265,6 +267,8 @@ def promote(
     """
     manifest = load_model_dir(candidate).manifest
     version = manifest.version
+    if not _SAFE_VERSION.fullmatch(version):
+        raise RegistryError(f"version {version!r} cannot name a directory: use [A-Za-z0-9._+-]")
     with locked(models):
         registry = read_registry(models) or _bootstrap(models)
         known = registry.versions.get(version)
@@ -285,13 +289,10 @@ def promote(
         )
         if failures and not force:
             raise PromotionRefused(failures, comparison)
-        if current is not None and comparison.against_metrics is not None:
-            replaced = registry.versions[registry.current]
-            if not replaced.metrics:  # e.g. the shipped model, registered without figures
-                replaced.metrics, replaced.evaluated_on = (
-                    comparison.against_metrics,
-                    comparison.sets,
-                )
+        replaced = registry.versions[registry.current] if registry.current else None
+        if replaced is not None and not replaced.metrics:  # the shipped model has none yet
+            replaced.metrics = comparison.against_metrics or {}
+            replaced.evaluated_on = comparison.sets
         directory = (
             registry.dir_of(models, version)
             if known
@@ -317,7 +318,8 @@ def promote(
                 version=version,
                 previous=registry.current,
                 forced=bool(failures),
-                note=note or "; ".join(failures),
+                gate_failures=failures,
+                note=note,
             )
         )
         registry.current = version

@@ -145,3 +145,10 @@ def test_cli_export_without_a_database(tmp_path: Path) -> None:
         main(
             ["feedback", "export", "--out", str(tmp_path / "x.jsonl"), "--db", str(tmp_path / "n")]
         )
+
+
+def test_unusable_storage_is_a_503_not_a_crash(tmp_path: Path) -> None:
+    with client_for(tmp_path) as c:  # a directory is no database
+        r = c.post("/v1/feedback", json=CORRECTION)
+        assert r.status_code == 503 and "unavailable" in r.json()["detail"]
+        assert c.post("/v1/classify", json={"texts": ["Rain fell."]}).status_code == 200
