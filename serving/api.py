@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import hmac
 import signal
+import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from serving.artefact import ModelDirError, load_model_dir
 from serving.batcher import MicroBatcher
+from serving.feedback import FeedbackStore
 from serving.labels import DEFINITIONS, LABELS
 from serving.middleware import BodyLimit, Observe
 from serving.observability import ApiMetrics, configure_logging
@@ -40,6 +42,8 @@ from serving.schemas import (
     ClassifyResponse,
     ClassifyResult,
     ErrorResponse,
+    FeedbackRequest,
+    FeedbackResponse,
     LabelInfo,
     ModelInfo,
     Prediction,
@@ -53,7 +57,7 @@ __all__ = ["create_app", "load_predictor"]
 
 
 def load_predictor(settings: Settings, path: Path | None = None) -> OnnxPredictor:
-    model_dir = load_model_dir(path or settings.model, settings.precision)
+    model_dir = load_model_dir(path or settings.model_path(), settings.precision)
     return OnnxPredictor(model_dir, threads=settings.threads, batch_size=settings.batch_size)
 
 
@@ -280,6 +284,37 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
             sentences=rows,
             counts={k: counts.get(k, 0) for k in LABELS},
         )
+
+    feedback = FeedbackStore(settings.feedback_db)
+
+    @app.post(
+        "/v1/feedback",
+        status_code=201,
+        response_model=FeedbackResponse,
+        dependencies=[Depends(require_key)],
+        tags=["feedback"],
+    )
+    async def post_feedback(body: FeedbackRequest) -> FeedbackResponse:
+        """Record a correction; `claimtype feedback export` turns them into training data."""
+        if len(body.text) > settings.max_chars:
+            raise LimitError(
+                413, f"text has {len(body.text)} characters > max_chars={settings.max_chars}"
+            )
+        if not body.text.strip():
+            raise LimitError(422, "text is empty")
+        try:
+            record = await asyncio.to_thread(
+                feedback.add,
+                body.text.strip(),
+                body.label.value,
+                body.note,
+                body.predicted.value if body.predicted else None,
+                body.model,
+            )
+        except (OSError, sqlite3.Error) as exc:
+            logger.error(f"feedback not stored in {settings.feedback_db}: {exc}")
+            raise HTTPException(503, "feedback storage is unavailable; try again later") from exc
+        return FeedbackResponse(id=record.id, created=record.created, label=body.label)
 
     @app.get("/v1/model", response_model=ModelInfo, dependencies=[Depends(require_key)])
     async def get_model(request: Request) -> ModelInfo:

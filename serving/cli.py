@@ -188,6 +188,160 @@ def cmd_data_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_add(args: argparse.Namespace) -> int:
+    from training.add_data import add_data, write_refused
+
+    try:
+        report = add_data(
+            Path(args.file),
+            Path(args.to),
+            [Path(args.dev), Path(args.challenge)],
+            domain=args.domain,
+            dry_run=args.dry_run,
+        )
+    except (OSError, ValueError) as exc:  # unreadable files, a CSV without its header
+        raise SystemExit(f"data add: {exc}") from None
+    if args.refused:
+        write_refused(Path(args.refused), report)
+    labels = ", ".join(f"{k} {n}" for k, n in report.accepted_by_label().items())
+    kinds = ", ".join(f"{k} {n}" for k, n in sorted(report.refused_by_kind().items()))
+    print(f"{args.file}: {report.read} rows read")
+    print(f"  accepted {len(report.accepted)}" + (f" ({labels})" if report.accepted else ""))
+    print(f"  refused  {len(report.refused)}" + (f" ({kinds})" if report.refused else ""))
+    for r in report.refused:
+        print(f"  line {r.line}: {r.kind}: {r.reason}")
+    if report.written:
+        print(f"appended {len(report.accepted)} rows to {args.to}")
+    elif args.dry_run:
+        print(f"dry run: {args.to} not changed")
+    if args.refused:
+        print(f"refused rows with their reasons: {args.refused}")
+    return 2 if any(r.kind == "invalid" for r in report.refused) else 0
+
+
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    from serving.feedback import FeedbackStore, export_feedback
+    from serving.settings import Settings
+
+    db = Path(args.db) if args.db else Settings().feedback_db
+    if not db.is_file():
+        raise SystemExit(f"feedback export: {db} does not exist (no feedback received yet?)")
+    read, written = export_feedback(FeedbackStore(db), Path(args.out))
+    print(f"{db}: {read} corrections, {written} sentences written to {args.out}")
+    print(f"next: claimtype data add {args.out} --dry-run")
+    return 0
+
+
+def _eval_sets(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from training.promote import load_sets
+
+    try:
+        return load_sets({"dev": Path(args.dev), "challenge": Path(args.challenge)})
+    except (FileNotFoundError, ValueError) as exc:
+        raise SystemExit(f"{args.command}: {exc}") from None
+
+
+def _reload_server(url: str, model: Path) -> None:
+    """Ask a running server to load `model` (POST /v1/admin/reload with CLAIMTYPE_ADMIN_KEY)."""
+    import urllib.error
+    import urllib.request
+
+    key = os.environ.get("CLAIMTYPE_ADMIN_KEY", "")
+    if not key:
+        raise SystemExit("--reload needs the server's admin key in CLAIMTYPE_ADMIN_KEY")
+    request = urllib.request.Request(
+        url.rstrip("/") + "/v1/admin/reload",
+        data=json.dumps({"model": str(model.resolve())}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            info = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")
+        raise SystemExit(f"reload refused by {url} ({exc.code}): {detail}") from None
+    except OSError as exc:
+        raise SystemExit(f"reload: cannot reach {url}: {exc}") from None
+    print(f"{url} now serves {info['name']}@{info['version']}")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from serving.settings import Settings
+    from training.promote import compare, comparison_json, format_comparison, gate
+
+    against = Path(args.against) if args.against else Settings().model_path()
+    comparison = compare(Path(args.candidate), against, _eval_sets(args), args.threads)
+    if args.json:
+        print(comparison_json(comparison))
+        return 0
+    print(format_comparison(comparison))
+    assert comparison.against_metrics is not None
+    failures = gate(comparison.candidate_metrics, comparison.against_metrics)
+    print("promotion gate: " + ("would refuse:" if failures else "would pass"))
+    for reason in failures:
+        print(f"  {reason}")
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from training.promote import PromotionRefused, format_comparison, promote
+
+    models = Path(args.models)
+    try:
+        done = promote(
+            Path(args.candidate), models, _eval_sets(args), args.force, args.note, args.threads
+        )
+    except PromotionRefused as exc:
+        print(format_comparison(exc.comparison))
+        print(exc)
+        print("nothing changed; --force promotes anyway (recorded in the registry)")
+        return 1
+    print(format_comparison(done.comparison))
+    if done.gate_failures:
+        print("FORCED past the gate:\n  " + "\n  ".join(done.gate_failures))
+    parent = done.version.parent or "none"
+    print(f"current: {done.version.version} in {done.directory} (was {parent})")
+    if args.reload:
+        _reload_server(args.reload, done.directory)
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from serving.registry import rollback
+
+    models = Path(args.models)
+    old, new = rollback(models, args.note)
+    print(f"current: {new.version} in {models / new.dir} (was {old.version})")
+    if args.reload:
+        _reload_server(args.reload, models / new.dir)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from serving.registry import read_registry
+
+    registry = read_registry(Path(args.models))
+    if registry is None:
+        print(f"{args.models}: no registry yet (claimtype promote creates it)")
+        return 0
+    if args.json:
+        print(registry.model_dump_json(indent=2))
+        return 0
+
+    def figure(x: float | None, width: int) -> str:
+        return f"{x:>{width}.4f}" if x is not None else f"{'-':>{width}}"
+
+    print(f"  {'version':<14}{'parent':<14}{'dev F1':>8}{'chall. F1':>10}  directory")
+    for v in registry.versions.values():
+        mark = "*" if v.version == registry.current else " "
+        dev = figure(v.metrics.get("dev", {}).get("macro_f1"), 8)
+        challenge = figure(v.metrics.get("challenge", {}).get("macro_f1"), 10)
+        forced = "  (forced)" if v.forced else ""
+        print(f"{mark} {v.version:<14}{v.parent or '-':<14}{dev}{challenge}  {v.dir}{forced}")
+    return 0
+
+
 def _model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, help="model directory (default: the shipped model)")
     p.add_argument("--precision", choices=["int8", "fp32"], help="ONNX model to run")
@@ -275,6 +429,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=cmd_data_build)
+    p = data_sub.add_parser(
+        "add", help="validate new labelled rows, drop duplicates and leaks, append to train"
+    )
+    p.add_argument("file", metavar="FILE", help="JSONL or CSV with text,label[,domain]")
+    p.add_argument("--to", default="data/train.jsonl", help="training file to append to")
+    p.add_argument("--dev", default="data/dev.jsonl", help="held-out dev set")
+    p.add_argument("--challenge", default="data/challenge.jsonl", help="held-out challenge set")
+    p.add_argument("--domain", default="added", help="domain of rows that name none")
+    p.add_argument("--dry-run", action="store_true", help="report only; change nothing")
+    p.add_argument("--refused", help="write refused rows with their reasons to this JSONL file")
+    p.set_defaults(func=cmd_data_add)
+
+    feedback = sub.add_parser("feedback", help="users' corrections sent to POST /v1/feedback")
+    feedback_sub = feedback.add_subparsers(dest="feedback_command", required=True)
+    p = feedback_sub.add_parser("export", help="write corrections as labelled JSONL")
+    p.add_argument("--out", required=True, metavar="FILE.jsonl")
+    p.add_argument("--db", help="feedback database (default CLAIMTYPE_FEEDBACK_DB)")
+    p.set_defaults(func=cmd_feedback_export)
+
+    def eval_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--dev", default="data/dev.jsonl")
+        p.add_argument("--challenge", default="data/challenge.jsonl")
+        p.add_argument("--threads", type=int, help="ONNX Runtime threads")
+
+    p = add("compare", cmd_compare, "evaluate a candidate model beside the current one")
+    p.add_argument("candidate", metavar="CANDIDATE")
+    p.add_argument("--against", help="model directory (default: the current model)")
+    p.add_argument("--json", action="store_true")
+    eval_flags(p)
+
+    p = add("promote", cmd_promote, "make a candidate the default model if it is not worse")
+    p.add_argument("candidate", metavar="CANDIDATE")
+    p.add_argument("--models", default="models", help="models root holding registry.json")
+    p.add_argument("--force", action="store_true", help="promote even if the gate refuses")
+    p.add_argument("--note", default="", help="why, recorded in the registry")
+    p.add_argument("--reload", metavar="URL", help="then hot-reload the server at URL")
+    eval_flags(p)
+
+    p = add("rollback", cmd_rollback, "make the previous model version current again")
+    p.add_argument("--models", default="models")
+    p.add_argument("--note", default="")
+    p.add_argument("--reload", metavar="URL", help="then hot-reload the server at URL")
+
+    p = add("models", cmd_models, "list installed model versions (* is current)")
+    p.add_argument("--models", default="models")
+    p.add_argument("--json", action="store_true")
     return parser
 
 

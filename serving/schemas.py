@@ -18,6 +18,8 @@ __all__ = [
     "ClassifyResponse",
     "ClassifyResult",
     "ErrorResponse",
+    "FeedbackRequest",
+    "FeedbackResponse",
     "ModelInfo",
     "Prediction",
     "ReloadRequest",
@@ -104,3 +106,26 @@ class ReloadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     model: str | None = Field(default=None, description="model directory; default: the current")
+
+
+class FeedbackRequest(BaseModel):
+    """A user's correction: the label that is right for one sentence."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    text: str = Field(min_length=1, examples=["The ministry dismissed the report as fabricated."])
+    # strict mode would want Label instances: FastAPI validates the parsed JSON
+    label: Label = Field(strict=False, description="the label the user says is right")
+    note: str | None = Field(default=None, max_length=2000, description="why, in a few words")
+    predicted: Label | None = Field(
+        default=None, strict=False, description="the label the model gave"
+    )
+    model: str | None = Field(
+        default=None, max_length=200, description="the model that gave it (name@version)"
+    )
+
+
+class FeedbackResponse(BaseModel):
+    id: int
+    created: str
+    label: Label

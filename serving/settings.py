@@ -12,6 +12,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from serving.artefact import Precision
+from serving.registry import current_model_dir
 
 __all__ = ["DEFAULT_MODEL_NAME", "Settings", "default_model_dir"]
 
@@ -19,8 +20,15 @@ DEFAULT_MODEL_NAME = "claimtype-minilm"
 
 
 def default_model_dir() -> Path:
-    """The shipped model: ./models/<name> in the working directory or the checkout."""
+    """The model to serve when none is named, in the working directory or the checkout.
+
+    A models/registry.json (written by `claimtype promote`) names the current
+    version; without one, the shipped ./models/<name>.
+    """
     for root in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        current = current_model_dir(root / "models")
+        if current is not None:
+            return current
         candidate = root / "models" / DEFAULT_MODEL_NAME
         if (candidate / "manifest.json").is_file():
             return candidate
@@ -51,6 +59,18 @@ class Settings(BaseSettings):
     auth_metrics: bool = Field(default=False, description="require a key for /metrics")
     log_json: bool = Field(default=True, description="one JSON object per log line")
     viewer: bool = Field(default=True, description="serve the article viewer page at /")
+    feedback_db: Path = Field(
+        default=Path("feedback.sqlite3"),
+        description="SQLite file for users' corrections; created on the first one",
+    )
+
+    def model_path(self) -> Path:
+        """The model to load now: the one named, or the default looked up afresh.
+
+        Looking the default up again on every (re)load is what lets a running
+        server pick up `claimtype promote` or `rollback` on SIGHUP.
+        """
+        return self.model if "model" in self.model_fields_set else default_model_dir()
 
     def keys(self) -> list[str]:
         """API keys from CLAIMTYPE_API_KEYS and the key file; empty means auth is off."""

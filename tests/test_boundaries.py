@@ -21,6 +21,7 @@ with TestClient(create_app(settings)) as client:
     assert r.status_code == 200, r.text
     assert client.get("/").status_code == 200
 assert main(["predict", "--model", sys.argv[1], "the mayor offered to rebuild the bridge"]) == 0
+assert main(["models", "--models", sys.argv[1]]) == 0
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "transformers", "training"))
 print(json.dumps(heavy))
 """
@@ -48,7 +49,16 @@ def test_help_is_instant_and_light() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["serving/predictor.py", "serving/api.py", "serving/batch.py", "serving/viewer.py"]
+    "module",
+    [
+        "serving/predictor.py",
+        "serving/api.py",
+        "serving/batch.py",
+        "serving/viewer.py",
+        "serving/feedback.py",
+        "serving/registry.py",
+        "serving/settings.py",
+    ],
 )
 def test_serving_sources_do_not_import_training(module: str) -> None:
     text = (ROOT / module).read_text()

@@ -173,6 +173,7 @@ def export(cfg: ExportConfig) -> Path:
 
     from training.model_card import write_model_card
     from training.plots import plot_confusion
+    from training.report import write_run_report
 
     train_cfg = TrainConfig.from_file(cfg.run / "train_config.json")
     run_info = json.loads((cfg.run / "metrics.json").read_text())
@@ -229,9 +230,12 @@ def export(cfg: ExportConfig) -> Path:
         "baseline_cue_word": {"dev": baseline_metrics(dev_rows)},
         "parity": parity,
         "training": {
-            k: run_info[k]
-            for k in ("train_sentences", "data_sha256", "code_version", "wall_seconds")
-            if k in run_info
+            "run": str(cfg.run.resolve()),
+            **{
+                k: run_info[k]
+                for k in ("train_sentences", "data_sha256", "code_version", "wall_seconds")
+                if k in run_info
+            },
         },
     }
     write_jsonl(cfg.run / "errors_dev.jsonl", dev_eval.errors)
@@ -252,4 +256,5 @@ def export(cfg: ExportConfig) -> Path:
     if cfg.out.exists():
         shutil.rmtree(cfg.out)
     staging.rename(cfg.out)
+    write_run_report(cfg.run, metrics, cfg.out)
     return cfg.out

@@ -4,11 +4,18 @@ The Hugging Face Trainer does the loop (it brings evaluation per epoch, best
 model selection on dev macro-F1, length-grouped batches and the TensorBoard and
 MLflow integrations); what is ours is the collator, which tokenises through
 serving's Encoder so training sees exactly the ids the runtime will produce.
+
+A run is reproducible: the seed is set before the classification head is
+initialised (the Trainer seeds only when it is built, after the model), and the
+run directory records what a rerun needs to match it: the config, the sha256 of
+each data file and of the base weights, and the code version.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import importlib.util
 import json
 import os
 import platform
@@ -58,10 +65,33 @@ def code_version() -> str:
 
 
 def data_sha256(paths: Sequence[Path]) -> str:
+    """One hash over the data files in order: the data identity a registry entry records."""
     digest = hashlib.sha256()
     for path in paths:
         digest.update(Path(path).read_bytes())
     return digest.hexdigest()
+
+
+def _tracking(config: TrainConfig, out: Path) -> tuple[list[str], list]:
+    """report_to for the Trainer, plus our own TensorBoard callback writing to out/tensorboard.
+
+    The Trainer's default TensorBoard directory sits under the checkpoints with a
+    date-and-host name; a fixed one beside the run's other files is easier to find.
+    Missing packages are reported with the command that installs them.
+    """
+    missing = [n for n in config.report_to if importlib.util.find_spec(n) is None]
+    if missing:
+        raise ImportError(
+            f"report_to {missing} needs the package installed: pip install '.[track]' "
+            "(tensorboard) or pip install mlflow"
+        )
+    callbacks = []
+    if "tensorboard" in config.report_to:
+        from torch.utils.tensorboard import SummaryWriter
+        from transformers.integrations import TensorBoardCallback
+
+        callbacks.append(TensorBoardCallback(SummaryWriter(log_dir=str(out / "tensorboard"))))
+    return [r for r in config.report_to if r != "tensorboard"], callbacks
 
 
 def _load_split(path: Path) -> list[dict]:
@@ -107,13 +137,21 @@ def _compute_metrics(prediction) -> dict:  # type: ignore[no-untyped-def]
 def train(config: TrainConfig) -> Path:
     """Run one fine-tuning; return the run directory (config, metrics, log, PNGs, model/)."""
     import torch
-    from transformers import AutoModelForSequenceClassification, Trainer, TrainingArguments
+    import transformers
+    from transformers import (
+        AutoModelForSequenceClassification,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
     from transformers.utils import logging as hf_logging
 
     from training.plots import plot_confusion, plot_curves
+    from training.report import write_run_report
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     started = time.time()
+    started_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     base = config.base_model or base_model_dir()
     check_base_model(base, config.base_sha256)
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
@@ -124,6 +162,9 @@ def train(config: TrainConfig) -> Path:
     train_rows, dev_rows = _load_split(config.train_file), _load_split(config.dev_file)
     encoder = Encoder.from_file(base / "tokenizer.json", config.max_length)
     collator = EncoderCollator(encoder)
+    report_to, callbacks = _tracking(config, out)
+    # the new classification head is drawn from the global RNG: seed it first
+    set_seed(config.seed)
     model = AutoModelForSequenceClassification.from_pretrained(
         base, num_labels=len(LABELS), id2label=id2label(), label2id=label2id()
     )
@@ -150,7 +191,7 @@ def train(config: TrainConfig) -> Path:
         greater_is_better=True,
         train_sampling_strategy="group_by_length",
         remove_unused_columns=False,
-        report_to=config.report_to or "none",
+        report_to=report_to or "none",
         use_cpu=True,
         seed=config.seed,
         data_seed=config.seed,
@@ -164,6 +205,7 @@ def train(config: TrainConfig) -> Path:
         eval_dataset=_dataset(dev_rows, encoder),
         data_collator=collator,
         compute_metrics=_compute_metrics,
+        callbacks=callbacks,
     )
     trainer.train()
 
@@ -185,15 +227,22 @@ def train(config: TrainConfig) -> Path:
         "train_sentences": len(train_rows),
         "dev_sentences": len(dev_rows),
         "data_sha256": data_sha256([config.train_file, config.dev_file]),
+        "data_files": {
+            str(path): sha256_file(Path(path)) for path in (config.train_file, config.dev_file)
+        },
+        "seed": config.seed,
+        "started": started_at,
         "base_model": str(base),
         "base_sha256": config.base_sha256,
         "base_sha256_is_pinned": config.base_sha256 == BASE_MODEL_SHA256,
         "code_version": code_version(),
         "python": platform.python_version(),
         "torch": torch.__version__,
+        "transformers": transformers.__version__,
         "threads": torch.get_num_threads(),
     }
     (out / "metrics.json").write_text(json.dumps(info, indent=2) + "\n")
     plot_confusion(dev, out / "confusion_dev.png", "dev (PyTorch, best epoch)")
     plot_curves(history, out / "curves.png")
+    write_run_report(out)
     return out
