@@ -169,8 +169,8 @@ def matmul_gflops(size: int = 1024, repeats: int = 5) -> float:
     return 2 * size**3 / median_time(lambda: a @ b, repeats) / 1e9
 
 
-def torch_pipeline(run: Path | None, threads: int):  # type: ignore[no-untyped-def]
-    """The baseline: transformers' text-classification pipeline, fp32, on CPU."""
+def torch_pipeline(run: Path | None, tokenizer_file: Path, threads: int):  # type: ignore[no-untyped-def]
+    """The baseline: transformers' text-classification pipeline, fp32, batch 32, on CPU."""
     import torch
     from transformers import (
         AutoTokenizer,
@@ -184,25 +184,126 @@ def torch_pipeline(run: Path | None, threads: int):  # type: ignore[no-untyped-d
     if run is not None:
         model = BertForSequenceClassification.from_pretrained(str(run))
         tokenizer = AutoTokenizer.from_pretrained(str(run))
-        source = f"trained weights from {run}"
+        source = f"trained weights from the run directory {run}"
     else:
         torch.manual_seed(0)
         model = BertForSequenceClassification(BertConfig(**MINILM, num_labels=4))
-        tokenizer = None
+        tokenizer = PreTrainedTokenizerFast(
+            tokenizer_file=str(tokenizer_file),
+            **{f"{t}_token": f"[{t.upper()}]" for t in ("pad", "cls", "sep", "unk", "mask")},
+        )
         source = "random weights, MiniLM-L6-H384 config (speed does not depend on weights)"
-    model.eval()
-    return model, tokenizer, source, pipeline, PreTrainedTokenizerFast
+    classify = pipeline("text-classification", model=model.eval(), tokenizer=tokenizer, device=-1)
+    return lambda texts: classify(texts, batch_size=32, truncation=True, max_length=128), source
+
+
+def model_part(model_dir: Path, sentences: Sequence[str], threads: int) -> tuple[float, list[int]]:
+    """Seconds of ONNX Runtime work alone (tokenised, sorted, padded beforehand) and the lengths."""
+    from serving.artefact import load_model_dir
+    from serving.predictor import OnnxPredictor
+
+    predictor = OnnxPredictor(load_model_dir(model_dir), threads=threads)
+    rows = sorted(predictor.encoder.tokenize(sentences), key=len)
+    batches = [
+        predictor.encoder.collate(rows[i : i + predictor.batch_size]).arrays
+        for i in range(0, len(rows), predictor.batch_size)
+    ]
+    output = [predictor.manifest.output]
+    start = time.perf_counter()
+    for feed in batches:
+        predictor.session.run(output, {k: feed[k] for k in predictor.inputs})
+    return time.perf_counter() - start, [len(r) for r in rows]
+
+
+def score_archive(model_dir: Path, archive: Path, workers: int, parallel: str) -> int:
+    """One `claimtype score` run, as the CLI does it: read, split, score, write JSONL."""
+    from serving.batch import ScoreOptions, score
+    from serving.engines import InlineEngine, PoolEngine, PredictorSpec
+
+    out = archive.with_name(f"scores-{parallel}.jsonl")
+    if workers == 1:
+        engine = InlineEngine(PredictorSpec(model_dir, threads=cores())())
+    else:
+        engine = PoolEngine(PredictorSpec(model_dir, threads=1), workers, parallel)  # type: ignore[arg-type]
+    report = score([archive], out, engine, ScoreOptions())
+    out.unlink()
+    return report.rows
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, default=None, help="claimtype model directory")
-    parser.add_argument("--run", type=Path, help="training run directory for the baseline")
-    parser.add_argument("--sentences", type=int, default=20_000)
+    from serving.sentences import split_sentences
+    from serving.settings import default_model_dir
+
+    parser = argparse.ArgumentParser(
+        prog="claimtype bench score", description=(__doc__ or "").split("\n\n")[0]
+    )
+    parser.add_argument("--model", type=Path, default=default_model_dir(), help="model directory")
+    parser.add_argument("--run", type=Path, help="training run for the baseline (else random)")
+    parser.add_argument("--sentences", type=int, default=20_000, help="archive size (>= 20000)")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--workers", type=int, default=cores(), help="default: all cores")
     args = parser.parse_args(argv)
-    raise SystemExit("unfinished")
+    if not (args.model / "manifest.json").is_file():
+        raise SystemExit(f"no model directory at {args.model}: pass --model")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = write_archive(Path(tmp), args.sentences)
+        articles = [json.loads(line)["text"] for line in archive.open()]
+        sentences = [s.text for a in articles for s in split_sentences(a)]
+        n = len(sentences)
+        print(
+            f"archive: {len(articles)} articles, {n} sentences; {args.workers} workers, "
+            f"{cores()} cores; {args.repeats} repeats, medians"
+        )
+        results: dict[str, float] = {}
+        modes = ["processes", "threads"] if args.workers > 1 else ["inline"]
+        for mode in modes:
+            seconds = median_time(
+                lambda m=mode: score_archive(args.model, archive, args.workers, m), args.repeats
+            )
+            results[f"claimtype score ({mode})"] = n / seconds
+        best = max(results, key=results.__getitem__)
+        classify, source = torch_pipeline(args.run, args.model / "tokenizer.json", cores())
+        classify(sentences[:64])
+        results["transformers pipeline (PyTorch fp32, batch 32)"] = n / median_time(
+            lambda: classify(sentences), args.repeats
+        )
+        timings = [model_part(args.model, sentences, cores()) for _ in range(args.repeats)]
+        onnx_seconds = statistics.median(t for t, _ in timings)
+        lengths = timings[0][1]
+
+    torch_rate = results["transformers pipeline (PyTorch fp32, batch 32)"]
+    print(f"baseline model: {source}")
+    print(f"{'':<52}{'sentences/s':>12}{'vs PyTorch':>12}")
+    for name, rate in results.items():
+        print(f"{name:<52}{rate:>12.1f}{rate / torch_rate:>11.2f}x")
+    flops = bert_flops(lengths, MINILM)
+    matmul = matmul_gflops()
+    ort_gflops = flops / onnx_seconds / 1e9
+    e2e_gflops = flops / (n / results[best]) / 1e9
+    print(
+        f"tokens: {sum(lengths)} ({sum(lengths) / n:.1f} a sentence); "
+        f"BERT forward: {flops / 1e9:.1f} GFLOP"
+    )
+    print(
+        f"model part (ONNX Runtime int8, {cores()} threads): {ort_gflops:.1f} GFLOP/s effective; "
+        f"end to end ({best}): {e2e_gflops:.1f} GFLOP/s"
+    )
+    print(
+        f"numpy fp32 matmul on this machine: {matmul:.1f} GFLOP/s "
+        f"(model part at {ort_gflops / matmul:.2f}x of it)"
+    )
+    ratio = results[best] / torch_rate
+    print(
+        f"fastest: {best}, {ratio:.2f}x the PyTorch pipeline (target >= 6x): "
+        f"{'met' if ratio >= 6 else 'NOT met'}"
+    )
+    return 0
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ class ScoreOptions:
     id_field: str | None = "id"
     #: False: one output row per input record (its fields plus claim_type and scores)
     split: bool = True
-    shard_size: int = 200
+    shard_size: int = 100
     resume: bool = False
     keep_work: bool = False
     errors: Path | None = None

@@ -119,7 +119,7 @@ def cmd_bench_score(args: argparse.Namespace) -> int:
     script = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_score.py"
     if not script.is_file():
         raise SystemExit("bench: benchmarks/bench_score.py is in the source checkout only")
-    return int(runpy.run_path(str(script), run_name="claimtype_bench")["main"](args.args) or 0)
+    return int(runpy.run_path(str(script), run_name="claimtype_bench")["main"](args.extra) or 0)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -265,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-split", action="store_true", help="one output record per input record")
     p.add_argument("--text-field", default="text", help="record field holding the article")
     p.add_argument("--id-field", default="id", help="record field used as doc_id ('' for none)")
-    p.add_argument("--shard-size", type=int, default=200, help="articles per shard")
+    p.add_argument("--shard-size", type=int, default=100, help="articles per shard")
     p.add_argument("--resume", action="store_true", help="finish an interrupted job")
     p.add_argument("--keep-work", action="store_true", help="keep OUT.work/ after success")
     p.add_argument("--errors", help="errors report (default OUT.errors.jsonl)")
@@ -281,8 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = bench_sub.add_parser(
         "score", help="claimtype score vs the PyTorch pipeline", add_help=False
     )
-    p.add_argument("args", nargs=argparse.REMAINDER, help="benchmarks/bench_score.py's options")
-    p.set_defaults(func=cmd_bench_score)
+    p.set_defaults(func=cmd_bench_score, passthrough=True)  # options go to bench_score.py
 
     p = add("serve", cmd_serve, "run the REST API")
     p.add_argument("--host")
@@ -337,7 +336,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, args.extra = parser.parse_known_args(argv)
+    if args.extra and not getattr(args, "passthrough", False):
+        parser.error(f"unrecognized arguments: {' '.join(args.extra)}")
     try:
         return args.func(args)
     except KeyboardInterrupt:

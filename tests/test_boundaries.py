@@ -13,6 +13,9 @@ import json, sys
 from fastapi.testclient import TestClient
 from serving.api import create_app
 from serving.batch import score_jsonl
+from serving.engines import PoolEngine
+from serving.ray_engine import RayEngine
+from serving.writers import write_output
 from serving.cli import main
 from serving.settings import Settings
 settings = Settings(model=sys.argv[1])
@@ -46,7 +49,20 @@ def test_help_is_instant_and_light() -> None:
     assert out.stdout.strip() == "[]", out.stderr
 
 
-@pytest.mark.parametrize("module", ["serving/predictor.py", "serving/api.py", "serving/batch.py"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "serving/predictor.py",
+        "serving/api.py",
+        "serving/batch.py",
+        "serving/readers.py",
+        "serving/shards.py",
+        "serving/scoring.py",
+        "serving/engines.py",
+        "serving/ray_engine.py",
+        "serving/writers.py",
+    ],
+)
 def test_serving_sources_do_not_import_training(module: str) -> None:
     text = (ROOT / module).read_text()
     assert "import training" not in text and "from training" not in text

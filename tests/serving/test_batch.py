@@ -50,7 +50,7 @@ def test_score_jsonl_keeps_fields_and_order_and_reports_bad_lines(tmp_path: Path
 
 def _archive(root: Path) -> dict[str, str]:
     """The same three articles in every input format; returns doc_id -> article."""
-    import pyarrow as pa
+    pa = pytest.importorskip("pyarrow", reason="the parquet extra is not installed")
     import pyarrow.parquet as pq
 
     (root / "txt" / "sub").mkdir(parents=True)
@@ -120,9 +120,9 @@ def test_directories_are_walked_sorted_and_skip_hidden_and_unknown_files(tmp_pat
 
 
 def test_output_formats_hold_the_same_rows(tmp_path: Path) -> None:
+    _archive(tmp_path)
     import pyarrow.parquet as pq
 
-    _archive(tmp_path)
     inputs = [tmp_path / "recs.jsonl", tmp_path / "txt"]
     rows, _ = _score(inputs, tmp_path / "out.jsonl", summary=tmp_path / "summary.csv")
     _score(inputs, tmp_path / "out.csv")
@@ -148,9 +148,9 @@ def test_output_formats_hold_the_same_rows(tmp_path: Path) -> None:
 
 
 def test_no_split_keeps_input_fields_in_every_format(tmp_path: Path) -> None:
+    _archive(tmp_path)
     import pyarrow.parquet as pq
 
-    _archive(tmp_path)
     rows, _ = _score([tmp_path / "recs.csv"], tmp_path / "out.jsonl", split=False)
     assert [r.get("id") for r in rows] == ["r1", "", "7"]  # CSV cells are strings
     assert rows[0]["text"] == ARTICLE_A and set(rows[0]["scores"]) == set(LABELS)
