@@ -272,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", help="per-document counts by label (.jsonl or .csv)")
     p.add_argument("--engine", choices=["local", "ray"], default="local")
     p.add_argument("--workers", type=int, help="worker processes or Ray actors (default: cores)")
-    p.add_argument("--parallel", choices=["processes", "threads"], default="processes")
+    p.add_argument("--parallel", choices=["threads", "processes"], default="threads")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _model_flags(p)
 
