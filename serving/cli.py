@@ -271,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--errors", help="errors report (default OUT.errors.jsonl)")
     p.add_argument("--summary", help="per-document counts by label (.jsonl or .csv)")
     p.add_argument("--engine", choices=["local", "ray"], default="local")
-    p.add_argument("--workers", type=int, help="worker processes or Ray actors (default: cores)")
+    p.add_argument("--workers", type=int, help="workers or Ray actors (default: cores)")
     p.add_argument("--parallel", choices=["threads", "processes"], default="threads")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _model_flags(p)
@@ -337,9 +337,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     parser = build_parser()
-    args, args.extra = parser.parse_known_args(argv)
-    if args.extra and not getattr(args, "passthrough", False):
-        parser.error(f"unrecognized arguments: {' '.join(args.extra)}")
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "passthrough", False):  # only `bench` passes options on
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     try:
         return args.func(args)
     except KeyboardInterrupt:
