@@ -1,60 +1,191 @@
-"""Batch scoring of JSONL records, streamed in chunks so archives of any size fit in memory.
+"""Batch scoring of archives: inputs -> shards -> engine -> shard files -> one output.
 
-One output record per well-formed input record, in input order, carrying the
-input's fields plus `claim_type` and `scores`. A malformed line is reported with
-its line number and skipped; the rest is still scored.
+`score` reads files and directories of articles or records (serving.readers),
+cuts them into shards (serving.shards), has an engine score them
+(serving.engines, serving.ray_engine), writes each scored shard atomically into
+`OUT.work/`, and finally assembles OUT in input order (serving.writers). A job
+killed at any point and run again with `resume=True` skips the finished shards
+and ends with exactly the rows of an uninterrupted run. Everything that could
+not be scored goes to the errors report, and the report says the run was partial.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import Any
 
+from serving import __version__
+from serving.engines import Engine, InlineEngine
 from serving.predictor import Predictor
+from serving.readers import ArchiveReader, InputError, ReadOptions, discover
+from serving.shards import Shard, WorkDir, atomic_write, cut_shards
+from serving.writers import output_format, write_output, write_summary
 
-__all__ = ["ScoreReport", "score_jsonl"]
+__all__ = ["ScoreOptions", "ScoreReport", "errors_path_for", "score", "score_jsonl", "work_dir_for"]
+
+
+@dataclass(frozen=True)
+class ScoreOptions:
+    text_field: str = "text"
+    id_field: str | None = "id"
+    #: False: one output row per input record (its fields plus claim_type and scores)
+    split: bool = True
+    shard_size: int = 100
+    resume: bool = False
+    keep_work: bool = False
+    errors: Path | None = None
+    summary: Path | None = None
+    progress: bool = False
 
 
 @dataclass
 class ScoreReport:
-    scored: int = 0
-    errors: list[str] = field(default_factory=list)
+    out: Path
+    errors_path: Path
+    articles: int = 0
+    rows: int = 0
+    shards: int = 0
+    resumed: int = 0
+    errors: list[InputError] = field(default_factory=list)
 
     @property
     def partial(self) -> bool:
         return bool(self.errors)
 
-
-def _records(fh: IO[str], text_field: str, report: ScoreReport) -> Iterator[dict]:
-    for lineno, line in enumerate(fh, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as exc:
-            report.errors.append(f"line {lineno}: not JSON ({exc})")
-            continue
-        if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
-            report.errors.append(f"line {lineno}: no string field {text_field!r}")
-            continue
-        if not record[text_field].strip():
-            report.errors.append(f"line {lineno}: {text_field!r} is empty")
-            continue
-        yield record
+    @property
+    def scored(self) -> int:
+        return self.rows
 
 
-def _chunks(records: Iterator[dict], size: int) -> Iterator[list[dict]]:
-    chunk: list[dict] = []
-    for record in records:
-        chunk.append(record)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def work_dir_for(out: Path) -> Path:
+    return out.with_name(out.name + ".work")
+
+
+def errors_path_for(out: Path) -> Path:
+    return out.with_name(out.name + ".errors.jsonl")
+
+
+def _job(files: Sequence[Path], options: ScoreOptions, model: dict[str, Any]) -> dict[str, Any]:
+    """What the shards are made from; a resume must match it exactly."""
+    stats = [
+        (str(f), f.stat().st_size, f.stat().st_mtime_ns) if f.exists() else (str(f), None, None)
+        for f in files
+    ]
+    return {
+        "claimtype": __version__,
+        "inputs": [list(s) for s in stats],
+        "text_field": options.text_field,
+        "id_field": options.id_field,
+        "split": options.split,
+        "shard_size": options.shard_size,
+        "model": model,
+    }
+
+
+class _Progress:
+    """A tqdm bar in sentences, whose total is projected from the input bytes scored."""
+
+    def __init__(self, enabled: bool, total_bytes: int, unit: str) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(unit=f" {unit}", disable=not enabled, smoothing=0.1)
+        self.total_bytes = total_bytes
+        self.skipped_bytes = 0
+        self.scored_bytes = 0
+
+    def skipped(self, shard: Shard) -> None:
+        self.skipped_bytes += shard.bytes_read
+
+    def scored(self, rows: int, bytes_read: int) -> None:
+        self.scored_bytes += bytes_read
+        todo = self.total_bytes - self.skipped_bytes
+        if self.scored_bytes:
+            self.bar.total = max(
+                self.bar.n + rows, round((self.bar.n + rows) * todo / self.scored_bytes)
+            )
+        self.bar.update(rows)
+
+    def close(self) -> None:
+        self.bar.total = self.bar.n
+        self.bar.close()
+
+
+def score(
+    inputs: Sequence[Path],
+    out: Path,
+    engine: Engine,
+    options: ScoreOptions | None = None,
+    model: dict[str, Any] | None = None,
+) -> ScoreReport:
+    """Score `inputs` into `out`; `model` identifies the predictor for resume checks."""
+    options = options or ScoreOptions()
+    output_format(out)
+    work_path = work_dir_for(out)
+    report = ScoreReport(out=out, errors_path=options.errors or errors_path_for(out))
+    exclude = [out, work_path, report.errors_path, *([options.summary] if options.summary else [])]
+    files = discover(inputs, exclude)
+    work = WorkDir(work_path, _job(files, options, model or {}), options.resume)
+    for stale in out.parent.glob(f".{out.name}.*.tmp"):
+        stale.unlink()
+    finished = work.finished()
+    reader = ArchiveReader(files, ReadOptions(options.text_field, options.id_field))
+    progress = _Progress(
+        options.progress, reader.total_bytes, "sentences" if options.split else "records"
+    )
+    bytes_of: dict[int, int] = {}
+
+    def pending() -> Iterator[Shard]:
+        for shard in cut_shards(reader, options.shard_size, lambda: reader.bytes_read):
+            report.shards = shard.index + 1
+            if shard.index in finished:
+                report.resumed += 1
+                progress.skipped(shard)
+                continue
+            bytes_of[shard.index] = shard.bytes_read
+            yield shard
+
+    try:
+        for result in engine.run(pending(), options.split):
+            work.write(result)
+            progress.scored(result.n_rows, bytes_of.pop(result.index))
+    finally:
+        progress.close()
+    _assemble(work, report, options)
+    if not options.keep_work:
+        work.remove()
+    return report
+
+
+def _assemble(work: WorkDir, report: ScoreReport, options: ScoreOptions) -> None:
+    """OUT, the errors report and the summary, from the shard files in input order."""
+    missing = sorted(set(range(report.shards)) - work.finished())
+    if missing:
+        raise RuntimeError(
+            f"{work.path}: shards {missing[:10]} were not written; run again with --resume"
+        )
+    counts: dict[str, dict[str, int]] = {}
+    for index in range(report.shards):
+        meta = work.meta(index)
+        report.rows += meta["rows"]
+        report.articles += meta["articles"]
+        report.errors += [InputError.from_dict(e) for e in meta["errors"]]
+        for doc, c in meta["counts"].items():
+            merged = counts.setdefault(doc, dict.fromkeys(c, 0))
+            for label, n in c.items():
+                merged[label] += n
+    write_output(work, report.shards, report.out, options.split)
+    if report.errors:
+        lines = (
+            json.dumps(e.to_dict(), ensure_ascii=False).encode() + b"\n" for e in report.errors
+        )
+        atomic_write(report.errors_path, lines)
+    else:  # an errors report from an earlier run would mislead
+        report.errors_path.unlink(missing_ok=True)
+    if options.summary:
+        write_summary(options.summary, counts, "sentences" if options.split else "records")
 
 
 def score_jsonl(
@@ -65,23 +196,8 @@ def score_jsonl(
     chunk_size: int = 2048,
     progress: bool = False,
 ) -> ScoreReport:
-    """Score every record of `source` into `out` (one-in, one-out)."""
-    from tqdm import tqdm
-
-    report = ScoreReport()
-    tmp = out.with_name(out.name + ".part")
-    with (
-        source.open(encoding="utf-8", errors="replace") as fh,
-        tmp.open("w", encoding="utf-8") as sink,
-        tqdm(unit=" records", disable=not progress) as bar,
-    ):
-        for chunk in _chunks(_records(fh, text_field, report), chunk_size):
-            predictions = predictor.predict([r[text_field] for r in chunk])
-            for record, p in zip(chunk, predictions, strict=True):
-                record["claim_type"] = p.label.value
-                record["scores"] = p.scores
-                sink.write(json.dumps(record, ensure_ascii=False) + "\n")
-            report.scored += len(chunk)
-            bar.update(len(chunk))
-    tmp.replace(out)
-    return report
+    """One JSONL file, one output record per input record, scored in this process."""
+    options = ScoreOptions(
+        text_field=text_field, split=False, shard_size=chunk_size, progress=progress
+    )
+    return score([source], out, InlineEngine(predictor), options, {"predictor": predictor.name})

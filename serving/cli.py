@@ -61,18 +61,65 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_score(args: argparse.Namespace) -> int:
-    from serving.batch import score_jsonl
+def _score_engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The engine and the model identity for `score`, from its flags."""
+    from serving.engines import InlineEngine, PoolEngine, PredictorSpec, cores
 
-    if not args.no_split:
-        raise SystemExit("score: only --no-split (one record in, one record out) is available yet")
-    report = score_jsonl(
-        Path(args.input), Path(args.out), _predictor(args), args.text_field, progress=True
+    settings = _settings(args)
+    workers = args.workers or cores()
+    threads = settings.threads or max(1, cores() // workers)
+    spec = PredictorSpec(settings.model, settings.precision, threads, settings.batch_size)
+    identity = spec.identity()
+    if args.engine == "ray":
+        from serving.ray_engine import RayEngine
+
+        try:
+            return RayEngine(spec, workers), identity
+        except ImportError as exc:
+            raise SystemExit(f"score: {exc}") from None
+    if workers == 1:
+        return InlineEngine(spec()), identity
+    return PoolEngine(spec, workers, args.parallel), identity
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from serving.batch import ScoreOptions, score
+    from serving.shards import JobMismatchError
+
+    options = ScoreOptions(
+        text_field=args.text_field,
+        id_field=args.id_field or None,
+        split=not args.no_split,
+        shard_size=args.shard_size,
+        resume=args.resume,
+        keep_work=args.keep_work,
+        errors=Path(args.errors) if args.errors else None,
+        summary=Path(args.summary) if args.summary else None,
+        progress=not args.quiet,
     )
-    print(f"scored {report.scored} records into {args.out}", file=sys.stderr)
-    for error in report.errors:
-        print(f"skipped {args.input}: {error}", file=sys.stderr)
+    engine, identity = _score_engine(args)
+    try:
+        report = score([Path(p) for p in args.inputs], Path(args.out), engine, options, identity)
+    except (FileNotFoundError, JobMismatchError, ValueError) as exc:
+        raise SystemExit(f"score: {exc}") from None
+    unit = "sentences" if options.split else "records"
+    print(
+        f"scored {report.rows} {unit} of {report.articles} articles into {report.out} "
+        f"({report.shards} shards, {report.resumed} resumed)",
+        file=sys.stderr,
+    )
+    if report.partial:
+        print(f"partial: {len(report.errors)} problems, see {report.errors_path}", file=sys.stderr)
     return 2 if report.partial else 0
+
+
+def cmd_bench_score(args: argparse.Namespace) -> int:
+    import runpy
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_score.py"
+    if not script.is_file():
+        raise SystemExit("bench: benchmarks/bench_score.py is in the source checkout only")
+    return int(runpy.run_path(str(script), run_name="claimtype_bench")["main"](args.extra) or 0)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -367,12 +414,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object a line")
     _model_flags(p)
 
-    p = add("score", cmd_score, "score a JSONL file of records into another JSONL file")
-    p.add_argument("input", metavar="INPUT")
-    p.add_argument("--out", required=True)
+    p = add("score", cmd_score, "score archives of articles, sentence by sentence (resumable)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="files or directories (recursive)")
+    p.add_argument("--out", required=True, help="OUT.jsonl, OUT.csv or OUT.parquet")
     p.add_argument("--no-split", action="store_true", help="one output record per input record")
-    p.add_argument("--text-field", default="text")
+    p.add_argument("--text-field", default="text", help="record field holding the article")
+    p.add_argument("--id-field", default="id", help="record field used as doc_id ('' for none)")
+    p.add_argument("--shard-size", type=int, default=100, help="articles per shard")
+    p.add_argument("--resume", action="store_true", help="finish an interrupted job")
+    p.add_argument("--keep-work", action="store_true", help="keep OUT.work/ after success")
+    p.add_argument("--errors", help="errors report (default OUT.errors.jsonl)")
+    p.add_argument("--summary", help="per-document counts by label (.jsonl or .csv)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local")
+    p.add_argument("--workers", type=int, help="workers or Ray actors (default: cores)")
+    p.add_argument("--parallel", choices=["threads", "processes"], default="threads")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     _model_flags(p)
+
+    bench = sub.add_parser("bench", help="speed benchmarks (source checkout only)")
+    bench_sub = bench.add_subparsers(dest="bench_command", required=True, metavar="BENCHMARK")
+    p = bench_sub.add_parser(
+        "score", help="claimtype score vs the PyTorch pipeline", add_help=False
+    )
+    p.set_defaults(func=cmd_bench_score, passthrough=True)  # options go to bench_score.py
 
     p = add("serve", cmd_serve, "run the REST API")
     p.add_argument("--host")
@@ -480,7 +544,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "passthrough", False):  # only `bench` passes options on
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     try:
         return args.func(args)
     except KeyboardInterrupt:

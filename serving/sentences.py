@@ -14,13 +14,27 @@ from dataclasses import dataclass
 
 __all__ = ["Sentence", "split_sentences"]
 
-ABBREVIATIONS = frozenset(
+#: titles before a name: a period after one never ends a sentence
+TITLES = frozenset(
     """
-    mr mrs ms dr prof sen rep gov gen col lt sgt capt cmdr adm maj rev fr st sr jr hon pres
-    supt insp det cpl pvt messrs mme mlle inc corp ltd co plc bros dept univ assn est approx
+    mr mrs ms dr drs prof profs sen sens rep reps gov govs gen gens col lt sgt capt cmdr adm maj
+    brig atty amb sec secs rev fr st sr jr hon rt pres supt insp det cpl pvt messrs mme mlle
+    """.split()  # noqa: SIM905
+)
+#: other abbreviations: they end a sentence only when a typical sentence opener follows
+ABBREVIATIONS = TITLES | frozenset(
+    """
+    inc corp ltd co plc bros dept univ assn est approx
     vs v etc al ed eds jan feb mar apr jun jul aug sep sept oct nov dec
     mon tue tues wed thu thurs fri sat sun ave blvd rd mt ft ariz calif colo conn fla ga ill
     ind kan ky la md mass mich minn miss mo mont neb nev okla ore pa tenn tex va vt wash wis wyo
+    """.split()  # noqa: SIM905
+)
+#: words that open sentences but never follow "U.S.", "p.m.", "Inc." or an initial mid-sentence
+OPENERS = frozenset(
+    """
+    the a an he she it they we i you his her its their our this that these those there
+    but and yet however meanwhile still then now in on at after before when while if
     """.split()  # noqa: SIM905
 )
 #: abbreviations only when a number follows ("No. 5", "Vol. 2"); otherwise ordinary words
@@ -39,21 +53,33 @@ class Sentence:
     end: int
 
 
-def _is_abbreviation(text: str, dot: int, next_char: str) -> bool:
-    """Whether the period at `dot` closes an abbreviation, an initial or a dotted acronym."""
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def _is_abbreviation(text: str, dot: int, after: int) -> bool:
+    """Whether the period at `dot` closes an abbreviation, an initial or a dotted acronym.
+
+    "U.S.", "p.m.", "Inc." and initials also end sentences ("troops went to the
+    U.S. The move..."): they do when the next word is a sentence opener such as
+    "The" or "He", which cannot follow them mid-sentence. Titles never do.
+    """
     start = dot
     while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "."):
         start -= 1
     word = text[start:dot]
     if not word:
         return False
-    if "." in word:  # U.S., a.m., e.g.
-        return True
-    if len(word) == 1 and word.isalpha() and word.isupper():  # an initial: J. K. Rowling
-        return True
-    if word.lower() in NUMBERED:
+    lowered = word.lower()
+    next_char = text[after] if after < len(text) else ""
+    if lowered in NUMBERED:
         return next_char.isdigit()
-    return word.lower() in ABBREVIATIONS
+    if lowered in TITLES:
+        return True
+    initial = len(word) == 1 and word.isalpha() and word.isupper()  # J. K. Rowling
+    if not ("." in word or initial or lowered in ABBREVIATIONS):  # "." in word: U.S., e.g.
+        return False
+    following = _WORD.match(text, after)
+    return not (following and following.group().lower() in OPENERS)
 
 
 def _starts_sentence(text: str, pos: int) -> bool:
@@ -72,8 +98,7 @@ def _split_block(text: str, offset: int, out: list[Sentence]) -> None:
         after = m.end()
         if not _starts_sentence(text, after):
             continue
-        next_char = text[after] if after < len(text) else ""
-        if punct == "." and _is_abbreviation(text, m.start(1), next_char):
+        if punct == "." and _is_abbreviation(text, m.start(1), after):
             continue
         _emit(text, start, m.end(2), offset, out)
         start = after
@@ -90,14 +115,21 @@ def _emit(text: str, start: int, end: int, offset: int, out: list[Sentence]) -> 
 
 
 def _split_paragraph(text: str, offset: int, out: list[Sentence]) -> None:
-    """A first line without final punctuation is a headline: a sentence of its own."""
-    first, newline, rest = text.partition("\n")
-    title = first.strip()
-    if newline and title and title[-1] not in ".!?…:;," + _CLOSERS and rest.strip():
-        _emit(text, 0, len(first), offset, out)
-        _split_block(rest, offset + len(first) + 1, out)
-    else:
-        _split_block(text, offset, out)
+    """Leading lines without final punctuation (headline, byline, agency) are sentences.
+
+    A line is such a header only when the next line does not go on in lower case:
+    plain-text wire copy is often hard-wrapped, and "The ministry said the" /
+    "report was false." is one sentence.
+    """
+    start = 0
+    while (newline := text.find("\n", start)) != -1:
+        line = text[start:newline].strip()
+        rest = text[newline + 1 :].lstrip()
+        if not line or line[-1] in ".!?…:;," + _CLOSERS or not rest or rest[0].islower():
+            break
+        _emit(text, start, newline, offset, out)
+        start = newline + 1
+    _split_block(text[start:], offset + start, out)
 
 
 def split_sentences(article: str) -> list[Sentence]:

@@ -43,6 +43,43 @@ from serving.sentences import split_sentences
             ["the word etc. ends no sentence here but e.g. this goes on."],
         ),
         ("   ", []),
+        # dotted acronyms, months, company suffixes and initials end a sentence before an opener
+        (
+            "Troops were sent to the U.S. The move angered Moscow.",
+            ["Troops were sent to the U.S.", "The move angered Moscow."],
+        ),
+        (
+            "He bought Acme Inc. The deal closed in Sept. It cost $4 billion.",
+            ["He bought Acme Inc.", "The deal closed in Sept.", "It cost $4 billion."],
+        ),
+        ("She took vitamin C. Then she slept.", ["She took vitamin C.", "Then she slept."]),
+        (
+            "The U.S. Army met at 5 p.m. Officials from Acme Inc. Europe came too.",
+            ["The U.S. Army met at 5 p.m. Officials from Acme Inc. Europe came too."],
+        ),
+        # titles, also plural and compound ones, never end a sentence
+        (
+            "Brig. Gen. Mark Hill and Sens. Ana Ruiz and Tom Lee spoke. Atty. Gen. Hale did not.",
+            [
+                "Brig. Gen. Mark Hill and Sens. Ana Ruiz and Tom Lee spoke.",
+                "Atty. Gen. Hale did not.",
+            ],
+        ),
+        # a header block of headline, byline and agency: one sentence a line
+        (
+            "Talks collapse\nBy JOHN SMITH\nAssociated Press\nKYIV (AP) — Russia said no.",
+            [
+                "Talks collapse",
+                "By JOHN SMITH",
+                "Associated Press",
+                "KYIV (AP) — Russia said no.",
+            ],
+        ),
+        # hard-wrapped wire copy: a line that goes on in lower case is no headline
+        (
+            "The ministry said the\nreport was false. It gave no details.",
+            ["The ministry said the\nreport was false.", "It gave no details."],
+        ),
     ],
 )
 def test_news_cases(article: str, expected: list[str]) -> None:
