@@ -193,8 +193,8 @@ def export(cfg: ExportConfig) -> Path:
     _quantize(staging / FP32, staging / INT8)
     _write_manifest(staging, cfg, train_cfg.max_length, 1.0, run_info["base_sha256"])
 
-    fp32 = OnnxPredictor(load_model_dir(staging, "fp32"), batch_size=64)
-    int8 = OnnxPredictor(load_model_dir(staging, "int8"), batch_size=64)
+    fp32 = OnnxPredictor(load_model_dir(staging, "fp32"))
+    int8 = OnnxPredictor(load_model_dir(staging, "int8"))
     torch_logits = _torch_logits(model, encoder, texts)
     fp32_logits, _ = fp32.logits(texts)
     int8_logits, _ = int8.logits(texts)
