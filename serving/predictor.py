@@ -57,7 +57,11 @@ class OnnxPredictor:
     """
 
     def __init__(
-        self, model_dir: ModelDirectory, threads: int | None = None, batch_size: int = 32
+        self,
+        model_dir: ModelDirectory,
+        threads: int | None = None,
+        batch_size: int = 32,
+        spin: bool = True,
     ) -> None:
         import onnxruntime as ort
 
@@ -69,6 +73,8 @@ class OnnxPredictor:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
+        if not spin:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
             self.session = ort.InferenceSession(

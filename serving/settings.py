@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     precision: Precision = "int8"
     threads: int | None = Field(default=None, ge=1, description="ONNX Runtime intra-op threads")
     batch_size: int = Field(default=32, ge=1, le=1024)
+    spin: bool = Field(
+        default=True,
+        description="let ONNX Runtime threads busy-wait between calls: lower latency; turn "
+        "off when other busy processes share the cores",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     max_texts: int = Field(default=256, ge=1, description="texts per request")

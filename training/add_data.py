@@ -22,7 +22,7 @@ from pathlib import Path
 
 from serving.labels import LABELS
 from serving.sentences import split_sentences
-from training.data import dedupe_key, near_duplicates, read_jsonl, write_jsonl
+from training.data import dedupe_key, iter_jsonl, near_duplicates, read_jsonl, write_jsonl
 
 __all__ = ["AddReport", "Refusal", "add_data", "read_labelled", "write_refused"]
 
@@ -87,16 +87,7 @@ def read_labelled(path: Path) -> Iterator[tuple[int, dict | str]]:
                 else:
                     yield reader.line_num, {k: v for k, v in row.items() if v is not None}
         return
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                yield lineno, f"not JSON: {exc}"
-                continue
-            yield lineno, row if isinstance(row, dict) else "a record must be a JSON object"
+    yield from iter_jsonl(path)
 
 
 def _clean(row: dict, domain: str) -> dict | str:

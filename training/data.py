@@ -12,7 +12,7 @@ import json
 import random
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from serving.preprocess import normalize
 __all__ = [
     "CorpusError",
     "dedupe_key",
+    "iter_jsonl",
     "near_duplicates",
     "read_jsonl",
     "split_by_story",
@@ -40,8 +41,8 @@ class CorpusError(ValueError):
     """The corpus breaks a rule; the message lists every problem found."""
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    rows = []
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict | str]]:
+    """(line number, record) for each non-blank line, or (line number, problem) when bad."""
     with Path(path).open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
@@ -49,10 +50,18 @@ def read_jsonl(path: Path) -> list[dict]:
             try:
                 row = json.loads(line)
             except ValueError as exc:
-                raise CorpusError(f"{path}:{lineno}: not JSON: {exc}") from exc
-            if not isinstance(row, dict):
-                raise CorpusError(f"{path}:{lineno}: a record must be a JSON object")
-            rows.append(row)
+                yield lineno, f"not JSON: {exc}"
+                continue
+            yield lineno, row if isinstance(row, dict) else "a record must be a JSON object"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Every record of a JSONL file; the first bad line raises CorpusError."""
+    rows = []
+    for lineno, row in iter_jsonl(path):
+        if isinstance(row, str):
+            raise CorpusError(f"{path}:{lineno}: {row}")
+        rows.append(row)
     return rows
 
 
