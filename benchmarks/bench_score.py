@@ -182,6 +182,7 @@ def torch_pipeline(run: Path | None, tokenizer_file: Path, threads: int):  # typ
 
     torch.set_num_threads(threads)
     if run is not None:
+        run = run / "model" if (run / "model").is_dir() else run  # a run directory or its model/
         model = BertForSequenceClassification.from_pretrained(str(run))
         tokenizer = AutoTokenizer.from_pretrained(str(run))
         source = f"trained weights from the run directory {run}"
