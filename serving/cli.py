@@ -126,8 +126,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from serving.api import create_app
+    from serving.artefact import load_model_dir
 
     settings = _settings(args)
+    # refuse a bad model directory with one clear line before uvicorn starts (exit 3)
+    load_model_dir(settings.model_path(), settings.precision)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
     return 0
 
