@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from serving import __version__
-from serving.engines import Engine, InlineEngine
-from serving.predictor import Predictor
+from serving.engines import Engine
 from serving.readers import ArchiveReader, InputError, ReadOptions, discover
 from serving.shards import Shard, WorkDir, atomic_write, cut_shards
 from serving.writers import output_format, write_output, write_summary
 
-__all__ = ["ScoreOptions", "ScoreReport", "errors_path_for", "score", "score_jsonl", "work_dir_for"]
+__all__ = ["ScoreOptions", "ScoreReport", "errors_path_for", "score", "work_dir_for"]
 
 
 @dataclass(frozen=True)
@@ -54,10 +53,6 @@ class ScoreReport:
     @property
     def partial(self) -> bool:
         return bool(self.errors)
-
-    @property
-    def scored(self) -> int:
-        return self.rows
 
 
 def work_dir_for(out: Path) -> Path:
@@ -186,18 +181,3 @@ def _assemble(work: WorkDir, report: ScoreReport, options: ScoreOptions) -> None
         report.errors_path.unlink(missing_ok=True)
     if options.summary:
         write_summary(options.summary, counts, "sentences" if options.split else "records")
-
-
-def score_jsonl(
-    source: Path,
-    out: Path,
-    predictor: Predictor,
-    text_field: str = "text",
-    chunk_size: int = 2048,
-    progress: bool = False,
-) -> ScoreReport:
-    """One JSONL file, one output record per input record, scored in this process."""
-    options = ScoreOptions(
-        text_field=text_field, split=False, shard_size=chunk_size, progress=progress
-    )
-    return score([source], out, InlineEngine(predictor), options, {"predictor": predictor.name})

@@ -125,13 +125,13 @@ def cmd_bench_score(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from serving.api import create_app
-    from serving.artefact import load_model_dir
+    from serving.api import create_app, load_predictor
 
     settings = _settings(args)
-    # refuse a bad model directory with one clear line before uvicorn starts (exit 3)
-    load_model_dir(settings.model_path(), settings.precision)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    # load (and verify) the model before uvicorn starts: a bad directory is one clear
+    # line and exit status 3, and the lifespan does not load it a second time
+    app = create_app(settings, load_predictor(settings))
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     return 0
 
 

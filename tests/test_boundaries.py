@@ -12,7 +12,7 @@ PROBE = """
 import json, sys
 from fastapi.testclient import TestClient
 from serving.api import create_app
-from serving.batch import score_jsonl
+from serving.batch import score
 from serving.engines import PoolEngine
 from serving.ray_engine import RayEngine
 from serving.writers import write_output

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from serving.batch import ScoreOptions, score, score_jsonl
+from serving.batch import ScoreOptions, score
 from serving.cli import main
 from serving.engines import InlineEngine
 from serving.labels import LABELS
@@ -26,7 +26,7 @@ def _score(inputs: list[Path], out: Path, **options) -> tuple[list[dict], object
     return [json.loads(line) for line in out.read_text().splitlines()], report
 
 
-def test_score_jsonl_keeps_fields_and_order_and_reports_bad_lines(tmp_path: Path) -> None:
+def test_no_split_keeps_fields_and_order_and_reports_bad_lines(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     lines = [
         json.dumps({"id": 1, "text": "The ministry denied the report.", "src": "x"}),
@@ -38,12 +38,14 @@ def test_score_jsonl_keeps_fields_and_order_and_reports_bad_lines(tmp_path: Path
     ]
     source.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out.jsonl"
-    report = score_jsonl(source, out, FakePredictor(), chunk_size=2)
+    predictor = FakePredictor()
+    options = ScoreOptions(split=False, shard_size=2)
+    report = score([source], out, InlineEngine(predictor), options, {"predictor": predictor.name})
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == [1, 4, 5]
     assert [r["claim_type"] for r in rows] == ["denial", "fact", "offer"]
     assert rows[0]["src"] == "x" and set(rows[0]["scores"]) == {"fact", "claim", "denial", "offer"}
-    assert report.scored == 3 and report.partial
+    assert report.rows == 3 and report.partial
     assert [e.line for e in report.errors] == [2, 3, 4]
     assert not list(tmp_path.glob("*.tmp")) and not (tmp_path / "out.jsonl.work").exists()
 
