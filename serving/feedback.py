@@ -16,6 +16,7 @@ import json
 import os
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,8 @@ CREATE TABLE IF NOT EXISTS feedback (
     model TEXT
 )
 """
+_INIT_LOCK = threading.Lock()
+_INITIALISED: set[Path] = set()
 _COLUMNS = ("id", "created", "text", "label", "note", "predicted", "model")
 
 
@@ -65,11 +68,26 @@ class FeedbackStore:
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute(_SCHEMA)
+            self._initialise(conn)
             yield conn
         finally:
             conn.close()
+
+    def _initialise(self, conn: sqlite3.Connection) -> None:
+        """Switch the file to WAL once per file in this process, then ensure the table.
+
+        Switching the journal mode needs the database to itself and SQLite does not
+        wait for that (no busy timeout), so first requests racing each other failed
+        with "database is locked". WAL is stored in the file, so later connections
+        need not switch it again.
+        """
+        key = self.path.resolve()
+        if key not in _INITIALISED:
+            with _INIT_LOCK:
+                if key not in _INITIALISED:
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    _INITIALISED.add(key)
+        conn.execute(_SCHEMA)  # cheap, waits on locks, and survives the file being replaced
 
     def add(
         self,
