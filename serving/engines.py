@@ -1,12 +1,14 @@
 """Local engines: where scored shards come from.
 
 `InlineEngine` scores shards one after another in this process with a given
-predictor (tests, one worker). `PoolEngine` spreads shards over worker
-processes or threads, each holding its own ONNX Runtime session; the main
-process only reads, cuts shards and writes them. Threads are the default: ONNX
-Runtime releases the GIL and the Python share of a sentence's cost is a few
-percent, while processes pay a start-up, a model load and pickling each;
-`docs/batch-scoring.md` has the measurement.
+predictor (tests, one worker). `PoolEngine` spreads shards over worker threads
+or processes; the main thread only reads, cuts shards and writes them. Threads
+are the default: they share one ONNX Runtime session that runs as many batches
+at once as there are workers, so every core has work until the last batch of
+the last shard (a worker per shard would leave cores idle while the final shard
+finishes). ONNX Runtime releases the GIL and the Python share of a sentence's
+cost is a few percent, while processes pay a start-up, a model load and
+pickling each; `docs/batch-scoring.md` has the measurement.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from concurrent.futures import (
     ThreadPoolExecutor,
     wait,
 )
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -50,13 +53,20 @@ class PredictorSpec:
     precision: Precision = "int8"
     threads: int = 1
     batch_size: int = 32
+    #: batches run at once on the one session (threads share a predictor)
+    concurrency: int = 1
 
     def __call__(self) -> Predictor:
         model_dir = load_model_dir(self.model, self.precision)
-        return OnnxPredictor(model_dir, threads=self.threads, batch_size=self.batch_size)
+        return OnnxPredictor(
+            model_dir,
+            threads=self.threads,
+            batch_size=self.batch_size,
+            concurrency=self.concurrency,
+        )
 
     def identity(self) -> dict[str, object]:
-        """What decides the scores: the model's files and the batch size (not thread counts)."""
+        """What decides the scores: the model's files and the batch size (not threads)."""
         manifest = load_model_dir(self.model, self.precision).manifest
         onnx = manifest.onnx[self.precision]
         return {
@@ -95,43 +105,48 @@ def _score_in_worker(shard: Shard, split: bool) -> ShardResult:
     return score_shard(shard, _worker.predictor, split)
 
 
-class PoolEngine:
-    """Score shards on `workers` processes (or threads), each with its own session.
+def _score(predictor: Predictor, shard: Shard, split: bool) -> ShardResult:
+    return score_shard(shard, predictor, split)
 
-    At most two shards per worker are in flight, so memory stays bounded however
-    large the archive is. Processes start with `spawn`: forking a parent that has
-    already run ONNX Runtime or tokenizers' thread pools is unsafe.
+
+class PoolEngine:
+    """Score shards on `workers` threads sharing one predictor, or on worker processes.
+
+    Threads share one session built from `spec` with `concurrency=workers`;
+    each process builds its own from `spec`. At most two shards per worker are
+    in flight, so memory stays bounded however large the archive is. Processes
+    start with `spawn`: forking a parent that has already run ONNX Runtime or
+    tokenizers' thread pools is unsafe.
     """
 
-    def __init__(
-        self, factory: Callable[[], Predictor], workers: int, parallel: Parallel = "threads"
-    ) -> None:
+    def __init__(self, spec: PredictorSpec, workers: int, parallel: Parallel = "threads") -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
-        self.factory = factory
+        self.spec = spec
         self.workers = workers
         self.parallel = parallel
 
-    def _executor(self) -> Executor:
+    def _executor(self) -> tuple[Executor, Callable[[Shard, bool], ShardResult]]:
         if self.parallel == "threads":
-            return ThreadPoolExecutor(
-                self.workers, initializer=_start_worker, initargs=(self.factory,)
-            )
-        return ProcessPoolExecutor(
+            predictor = replace(self.spec, concurrency=self.workers)()
+            return ThreadPoolExecutor(self.workers), partial(_score, predictor)
+        pool = ProcessPoolExecutor(
             self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(self.factory,),
+            initargs=(self.spec,),
         )
+        return pool, _score_in_worker
 
     def run(self, shards: Iterable[Shard], split: bool) -> Iterator[ShardResult]:
-        with self._executor() as pool:
+        executor, work = self._executor()
+        with executor as pool:
             running: set[Future[ShardResult]] = set()
             for shard in shards:
                 if len(running) >= 2 * self.workers:
                     done, running = wait(running, return_when=FIRST_COMPLETED)
                     yield from (f.result() for f in done)
-                running.add(pool.submit(_score_in_worker, shard, split))
+                running.add(pool.submit(work, shard, split))
             while running:
                 done, running = wait(running, return_when=FIRST_COMPLETED)
                 yield from (f.result() for f in done)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -18,7 +19,14 @@ from serving.labels import LABELS
 from serving.preprocess import Encoder, Tokens
 from serving.schemas import Prediction
 
-__all__ = ["OnnxPredictor", "Predictor", "softmax", "to_predictions"]
+__all__ = ["UNFUSED", "OnnxPredictor", "Predictor", "softmax", "to_predictions"]
+
+#: ONNX Runtime fusions left off. Fusing each residual Add into its LayerNorm
+#: (SkipLayerNormalization) makes the int8 model about 10% slower on one thread:
+#: the fused kernel ran at 1.3 ms a call where Add + LayerNormalization took 0.3
+#: (onnxruntime 1.32, AVX-512, batch 32; docs/batch-scoring.md). fp32 logits are
+#: identical either way; int8 ones move within dynamic quantisation's rounding.
+UNFUSED = ("SkipLayerNormFusion",)
 
 
 class Predictor(Protocol):
@@ -54,6 +62,10 @@ class OnnxPredictor:
 
     Threads are set explicitly: ONNX Runtime's default pool takes every core,
     which fights the web server's own threads and other worker processes.
+    `concurrency` > 1 runs that many batches of one call at once on the same
+    session (ONNX Runtime's `run` is thread-safe): several one-thread runs keep
+    the cores busier on small batches than one run split across threads, and
+    the batches of one large call spread over all cores to its last batch.
     """
 
     def __init__(
@@ -62,8 +74,12 @@ class OnnxPredictor:
         threads: int | None = None,
         batch_size: int = 32,
         spin: bool = True,
+        concurrency: int = 1,
     ) -> None:
         import onnxruntime as ort
+
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
 
         self.model_dir = model_dir
         self.manifest = model_dir.manifest
@@ -78,7 +94,10 @@ class OnnxPredictor:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
             self.session = ort.InferenceSession(
-                str(model_dir.onnx_path), options, providers=["CPUExecutionProvider"]
+                str(model_dir.onnx_path),
+                options,
+                providers=["CPUExecutionProvider"],
+                disabled_optimizers=list(UNFUSED),
             )
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelDirError(
@@ -91,6 +110,7 @@ class OnnxPredictor:
                 f"{sorted(self.manifest.inputs)}"
             )
         self.inputs = found
+        self.pool = ThreadPoolExecutor(concurrency) if concurrency > 1 else None
 
     def run(self, rows: Sequence[Tokens]) -> np.ndarray:
         """Logits for one already-tokenised batch."""
@@ -104,9 +124,14 @@ class OnnxPredictor:
         rows = self.encoder.tokenize(texts)
         out = np.zeros((len(rows), len(LABELS)), dtype=np.float32)
         order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            out[idx] = self.run([rows[i] for i in idx])
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+
+        def run(idx: list[int]) -> np.ndarray:
+            return self.run([rows[i] for i in idx])
+
+        results = self.pool.map(run, batches) if self.pool else map(run, batches)
+        for idx, logits in zip(batches, results, strict=True):
+            out[idx] = logits
         return out, [r.truncated for r in rows]
 
     def probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, list[bool]]:

@@ -51,9 +51,10 @@ def normalize(text: str) -> str:
     """
     text = _SURROGATE.sub("\ufffd", text)
     text = unicodedata.normalize("NFC", text).translate(_QUOTES)
-    text = "".join(
-        " " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in text
-    )
+    if not text.isprintable():  # the character walk is the slow part; most text skips it
+        text = "".join(
+            " " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in text
+        )
     return _SPACE.sub(" ", text).strip()
 
 

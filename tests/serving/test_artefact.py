@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from serving.artefact import ModelDirError, load_model_dir
@@ -90,3 +91,17 @@ def test_predictor_is_order_preserving_and_calibrated(
         assert sum(b.scores.values()) == pytest.approx(1.0, abs=1e-4)
     assert [p.label.value for p in together[:4]] == ["claim", "offer", "denial", "fact"]
     assert predictor.predict([]) == []
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_concurrent_batches_give_the_same_logits(tiny_model_dir: Path, precision: str) -> None:
+    # batches are the same whichever thread runs them, so logits match exactly, in input order
+    model = load_model_dir(tiny_model_dir, precision)
+    texts = [f"the mayor of town {i} said the {'old ' * (i % 7)}bridge was shut" for i in range(50)]
+    serial, _ = OnnxPredictor(model, threads=1, batch_size=4).logits(texts)
+    shared = OnnxPredictor(model, threads=1, batch_size=4, concurrency=3)
+    together, _ = shared.logits(texts)
+    assert shared.pool is not None
+    np.testing.assert_array_equal(serial, together)
+    with pytest.raises(ValueError, match="concurrency"):
+        OnnxPredictor(model, concurrency=0)

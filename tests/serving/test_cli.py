@@ -1,5 +1,7 @@
-"""The CLI refuses a bad model directory with one clear line and exit status 3."""
+"""The CLI fails with one clear line: exit 3 for a bad model directory, quiet on a closed pipe."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,3 +23,19 @@ def test_corrupt_model_refused_before_serving(
     (fresh_model_dir / "tokenizer.json").write_text("{}")
     assert main(["serve", "--port", "0", "--model", str(fresh_model_dir)]) == 3
     assert "sha256" in capsys.readouterr().err
+
+
+def test_a_reader_that_leaves_early_is_not_an_error(tiny_model_dir: Path) -> None:
+    # `claimtype predict < many.txt | head -1`: far more output than a pipe buffers
+    texts = "".join(f"the mayor of town {i} said the bridge would close\n" for i in range(3000))
+    cmd = [sys.executable, "-m", "serving.cli", "predict", "--model", str(tiny_model_dir)]
+    job = subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert job.stdin and job.stdout and job.stderr
+    job.stdin.write(texts)
+    job.stdin.close()
+    assert job.stdout.readline()
+    job.stdout.close()
+    assert job.wait(timeout=60) == 141
+    assert "Traceback" not in job.stderr.read()
