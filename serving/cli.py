@@ -9,6 +9,7 @@ subcommands tell the user which extra to install when torch is missing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -557,7 +558,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `claimtype evaluate ... | head`: the reader left, not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
+        with contextlib.suppress(OSError, ValueError):  # stdout may not be a real file
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+            os.close(devnull)
         return 141
     except Exception as exc:
         from serving.artefact import ModelDirError

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import (
     FIRST_COMPLETED,
@@ -25,7 +24,7 @@ from concurrent.futures import (
     ThreadPoolExecutor,
     wait,
 )
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Literal, Protocol
@@ -47,22 +46,28 @@ def cores() -> int:
 
 @dataclass(frozen=True)
 class PredictorSpec:
-    """How to build the ONNX predictor inside a worker: small and picklable."""
+    """How to build an ONNX predictor, here or in a worker process: small and picklable.
+
+    `threads` is ONNX Runtime's thread count for each batch in flight.
+    """
 
     model: Path
     precision: Precision = "int8"
     threads: int = 1
     batch_size: int = 32
-    #: batches run at once on the one session (threads share a predictor)
-    concurrency: int = 1
 
-    def __call__(self) -> Predictor:
-        model_dir = load_model_dir(self.model, self.precision)
+    def __call__(self, concurrency: int = 1) -> OnnxPredictor:
+        """A predictor running `concurrency` batches at once, `threads` threads each.
+
+        Concurrent runs share the session's one thread pool, and each caller
+        thread computes too: `threads` a run needs a pool of that many threads
+        per run, less one per caller.
+        """
         return OnnxPredictor(
-            model_dir,
-            threads=self.threads,
+            load_model_dir(self.model, self.precision),
+            threads=self.threads * concurrency - (concurrency - 1),
             batch_size=self.batch_size,
-            concurrency=self.concurrency,
+            concurrency=concurrency,
         )
 
     def identity(self) -> dict[str, object]:
@@ -94,26 +99,27 @@ class InlineEngine:
             yield score_shard(shard, self.predictor, split)
 
 
-_worker = threading.local()
+#: a worker process's predictor, built once by `_start_worker`
+_process_predictor: Predictor | None = None
 
 
 def _start_worker(factory: Callable[[], Predictor]) -> None:
-    _worker.predictor = factory()
+    global _process_predictor
+    _process_predictor = factory()
 
 
-def _score_in_worker(shard: Shard, split: bool) -> ShardResult:
-    return score_shard(shard, _worker.predictor, split)
-
-
-def _score(predictor: Predictor, shard: Shard, split: bool) -> ShardResult:
-    return score_shard(shard, predictor, split)
+def _score(shard: Shard, split: bool, predictor: Predictor | None = None) -> ShardResult:
+    """Score with `predictor`, or in a worker process with the one it started with."""
+    chosen = predictor or _process_predictor
+    assert chosen is not None, "_start_worker has not run in this process"
+    return score_shard(shard, chosen, split)
 
 
 class PoolEngine:
     """Score shards on `workers` threads sharing one predictor, or on worker processes.
 
-    Threads share one session built from `spec` with `concurrency=workers`;
-    each process builds its own from `spec`. At most two shards per worker are
+    Threads share one predictor built here from `spec` that runs `workers`
+    batches at once; each process builds its own from `spec`. At most two shards per worker are
     in flight, so memory stays bounded however large the archive is. Processes
     start with `spawn`: forking a parent that has already run ONNX Runtime or
     tokenizers' thread pools is unsafe.
@@ -126,20 +132,28 @@ class PoolEngine:
         self.workers = workers
         self.parallel = parallel
 
-    def _executor(self) -> tuple[Executor, Callable[[Shard, bool], ShardResult]]:
-        if self.parallel == "threads":
-            predictor = replace(self.spec, concurrency=self.workers)()
-            return ThreadPoolExecutor(self.workers), partial(_score, predictor)
-        pool = ProcessPoolExecutor(
-            self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(self.spec,),
-        )
-        return pool, _score_in_worker
-
     def run(self, shards: Iterable[Shard], split: bool) -> Iterator[ShardResult]:
-        executor, work = self._executor()
+        shared = self.spec(self.workers) if self.parallel == "threads" else None
+        try:
+            yield from self._run(shards, split, shared)
+        finally:
+            if shared is not None:
+                shared.close()
+
+    def _run(
+        self, shards: Iterable[Shard], split: bool, shared: Predictor | None
+    ) -> Iterator[ShardResult]:
+        executor: Executor = (
+            ThreadPoolExecutor(self.workers)
+            if shared is not None
+            else ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(self.spec,),
+            )
+        )
+        work = partial(_score, predictor=shared)
         with executor as pool:
             running: set[Future[ShardResult]] = set()
             for shard in shards:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -19,13 +20,17 @@ from serving.labels import LABELS
 from serving.preprocess import Encoder, Tokens
 from serving.schemas import Prediction
 
-__all__ = ["UNFUSED", "OnnxPredictor", "Predictor", "softmax", "to_predictions"]
+if TYPE_CHECKING:
+    from onnxruntime import InferenceSession
+
+__all__ = ["UNFUSED", "OnnxPredictor", "Predictor", "open_session", "softmax", "to_predictions"]
 
 #: ONNX Runtime fusions left off. Fusing each residual Add into its LayerNorm
 #: (SkipLayerNormalization) makes the int8 model about 10% slower on one thread:
-#: the fused kernel ran at 1.3 ms a call where Add + LayerNormalization took 0.3
+#: the fused kernel ran at 1.3 ms a call where Add + LayerNormalization took 0.2
 #: (onnxruntime 1.32, AVX-512, batch 32; docs/batch-scoring.md). fp32 logits are
 #: identical either way; int8 ones move within dynamic quantisation's rounding.
+#: ONNX Runtime ignores names it does not know, so a test checks the fused op is absent.
 UNFUSED = ("SkipLayerNormFusion",)
 
 
@@ -57,6 +62,25 @@ def to_predictions(probs: np.ndarray, truncated: Sequence[bool]) -> list[Predict
     ]
 
 
+def open_session(
+    path: Path, threads: int, spin: bool = True, save_optimized: Path | None = None
+) -> InferenceSession:
+    """An ONNX Runtime CPU session with the runtime's settings; `save_optimized` keeps its graph."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    if not spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if save_optimized is not None:
+        options.optimized_model_filepath = str(save_optimized)
+    return ort.InferenceSession(
+        str(path), options, providers=["CPUExecutionProvider"], disabled_optimizers=list(UNFUSED)
+    )
+
+
 class OnnxPredictor:
     """ONNX Runtime session over a verified model directory.
 
@@ -76,29 +100,15 @@ class OnnxPredictor:
         spin: bool = True,
         concurrency: int = 1,
     ) -> None:
-        import onnxruntime as ort
-
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-
         self.model_dir = model_dir
         self.manifest = model_dir.manifest
         self.name = f"{self.manifest.name}@{self.manifest.version}"
         self.batch_size = batch_size
         self.encoder = Encoder.from_file(model_dir.tokenizer_path, self.manifest.max_length)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.inter_op_num_threads = 1
-        if not spin:
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
-            self.session = ort.InferenceSession(
-                str(model_dir.onnx_path),
-                options,
-                providers=["CPUExecutionProvider"],
-                disabled_optimizers=list(UNFUSED),
-            )
+            self.session = open_session(model_dir.onnx_path, threads or os.cpu_count() or 1, spin)
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelDirError(
                 f"{model_dir.onnx_path}: ONNX Runtime cannot load it: {exc}"
@@ -111,6 +121,11 @@ class OnnxPredictor:
             )
         self.inputs = found
         self.pool = ThreadPoolExecutor(concurrency) if concurrency > 1 else None
+
+    def close(self) -> None:
+        """Stop the batch threads now rather than when the predictor is collected."""
+        if self.pool is not None:
+            self.pool.shutdown()
 
     def run(self, rows: Sequence[Tokens]) -> np.ndarray:
         """Logits for one already-tokenised batch."""

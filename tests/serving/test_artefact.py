@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from serving.artefact import ModelDirError, load_model_dir
-from serving.predictor import OnnxPredictor
+from serving.engines import PredictorSpec
+from serving.predictor import OnnxPredictor, open_session
 
 
 def test_loads_and_lists_precisions(tiny_model_dir: Path) -> None:
@@ -103,5 +104,32 @@ def test_concurrent_batches_give_the_same_logits(tiny_model_dir: Path, precision
     together, _ = shared.logits(texts)
     assert shared.pool is not None
     np.testing.assert_array_equal(serial, together)
+    shared.close()
     with pytest.raises(ValueError, match="concurrency"):
         OnnxPredictor(model, concurrency=0)
+
+
+def test_sessions_run_without_the_slow_skip_layer_norm_fusion(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    # onnxruntime ignores unknown names in disabled_optimizers: a renamed fusion would come back
+    import onnx
+
+    saved = tmp_path / "optimized.onnx"
+    open_session(tiny_model_dir / "model_quantized.onnx", threads=1, save_optimized=saved)
+    ops = {node.op_type for node in onnx.load(str(saved)).graph.node}
+    assert "LayerNormalization" in ops
+    assert "SkipLayerNormalization" not in ops
+
+
+def test_a_shared_predictor_gives_each_run_its_threads(tiny_model_dir: Path) -> None:
+    # 3 runs at once, 2 threads each: 3 caller threads + a pool of 3 = 6 computing threads
+    predictor = PredictorSpec(tiny_model_dir, threads=2)(concurrency=3)
+    assert predictor.session.get_session_options().intra_op_num_threads == 4
+    assert (
+        PredictorSpec(tiny_model_dir, threads=2)()
+        .session.get_session_options()
+        .intra_op_num_threads
+        == 2
+    )
+    predictor.close()

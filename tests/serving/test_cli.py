@@ -8,6 +8,8 @@ import pytest
 
 from serving.cli import main
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 @pytest.mark.parametrize("command", [["serve", "--port", "0"], ["predict", "x"]])
 def test_bad_model_directory_exits_3(
@@ -29,9 +31,8 @@ def test_a_reader_that_leaves_early_is_not_an_error(tiny_model_dir: Path) -> Non
     # `claimtype predict < many.txt | head -1`: far more output than a pipe buffers
     texts = "".join(f"the mayor of town {i} said the bridge would close\n" for i in range(3000))
     cmd = [sys.executable, "-m", "serving.cli", "predict", "--model", str(tiny_model_dir)]
-    job = subprocess.Popen(
-        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    job = subprocess.Popen(cmd, cwd=ROOT, text=True, **pipes)
     assert job.stdin and job.stdout and job.stderr
     job.stdin.write(texts)
     job.stdin.close()
