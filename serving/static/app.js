@@ -111,6 +111,7 @@
     // a waiting classify also reloads the model info, so it is never downgraded
     if (state.pending !== classify) state.pending = retry;
     ui.authMessage.textContent = message;
+    if (!ui.auth.hidden) return; // already asking: keep what the user is typing
     ui.auth.hidden = false;
     ui.apiKey.value = "";
     ui.apiKey.focus();

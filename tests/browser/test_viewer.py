@@ -212,7 +212,13 @@ def test_auth_prompt_and_session_key(auth_server: str, open_page) -> None:  # ty
     assert "requires an API key" in page.inner_text("#auth-message")
 
     page.fill("#text", ARTICLE)
-    page.click("#submit")  # 401 again: the prompt stays, the classify waits for a key
+    page.fill("#api-key", "half-typed")
+    with page.expect_response("**/v1/classify/article") as answer:
+        page.click("#submit")  # 401 again: the prompt stays, the classify waits for a key
+    assert answer.value.status == 401
+    expect(page.locator("#submit")).to_be_enabled()  # the page has handled that 401
+    assert "requires an API key" in page.inner_text("#auth-message")
+    assert page.input_value("#api-key") == "half-typed"  # a 401 arriving does not wipe typing
     page.fill("#api-key", "wrong-key")
     page.press("#api-key", "Enter")
     expect(page.locator("#auth-message")).to_contain_text("refused")
