@@ -19,8 +19,9 @@ from typing import Any
 
 from serving import __version__
 from serving.engines import Engine
+from serving.files import atomic_write
 from serving.readers import ArchiveReader, InputError, ReadOptions, discover
-from serving.shards import Shard, WorkDir, atomic_write, cut_shards
+from serving.shards import Shard, WorkDir, cut_shards
 from serving.writers import output_format, write_output, write_summary
 
 __all__ = ["ScoreOptions", "ScoreReport", "errors_path_for", "score", "work_dir_for"]

@@ -13,14 +13,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import sqlite3
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from serving.files import atomic_file
 from serving.preprocess import normalize
 
 __all__ = ["FEEDBACK_DOMAIN", "FeedbackRecord", "FeedbackStore", "export_feedback"]
@@ -134,22 +133,16 @@ def export_feedback(store: FeedbackStore, out: Path) -> tuple[int, int]:
         latest.pop(key, None)  # keep the order of the latest correction
         latest[key] = record
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for r in latest.values():
-                extra = {"note": r.note, "predicted": r.predicted, "model": r.model}
-                row = {
-                    "text": r.text,
-                    "label": r.label,
-                    "domain": FEEDBACK_DOMAIN,
-                    "feedback_id": r.id,
-                    "created": r.created,
-                    **{k: v for k, v in extra.items() if v is not None},
-                }
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(out) as fh:
+        for r in latest.values():
+            extra = {"note": r.note, "predicted": r.predicted, "model": r.model}
+            row = {
+                "text": r.text,
+                "label": r.label,
+                "domain": FEEDBACK_DOMAIN,
+                "feedback_id": r.id,
+                "created": r.created,
+                **{k: v for k, v in extra.items() if v is not None},
+            }
+            fh.write(json.dumps(row, ensure_ascii=False).encode() + b"\n")
     return len(records), len(latest)

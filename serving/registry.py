@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -24,6 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from serving.artefact import ModelDirError, load_model_dir
+from serving.files import atomic_write
 
 __all__ = [
     "REGISTRY",
@@ -117,16 +116,7 @@ def read_registry(models: Path) -> Registry | None:
 def write_registry(models: Path, registry: Registry) -> None:
     """Replace the registry atomically (write a temporary file, fsync, rename)."""
     models.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=models, prefix=f".{REGISTRY}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(registry.model_dump_json(indent=2) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, models / REGISTRY)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(models / REGISTRY, [(registry.model_dump_json(indent=2) + "\n").encode()])
 
 
 @contextlib.contextmanager

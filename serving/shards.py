@@ -13,14 +13,13 @@ inputs, options or model is refused.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from serving.files import atomic_write
 from serving.readers import Article, InputError
 
 __all__ = [
@@ -28,8 +27,6 @@ __all__ = [
     "Shard",
     "ShardResult",
     "WorkDir",
-    "atomic_file",
-    "atomic_write",
     "cut_shards",
 ]
 
@@ -91,40 +88,6 @@ def cut_shards(
     if shard.articles or shard.errors or shard.index == 0:
         shard.bytes_read = position() - start
         yield shard
-
-
-@contextmanager
-def atomic_file(path: Path) -> Iterator[IO[bytes]]:
-    """Write `path` whole or not at all: temp file, fsync, rename, fsync the directory.
-
-    If the block raises (or the process dies), `path` is untouched and only a
-    hidden temp file is left, which the next run removes.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def atomic_write(path: Path, chunks: Iterable[bytes]) -> None:
-    with atomic_file(path) as fh:
-        for chunk in chunks:
-            fh.write(chunk)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class WorkDir:

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from serving.files import atomic_write
 from serving.labels import LABELS
 from serving.sentences import split_sentences
 from training.data import dedupe_key, iter_jsonl, near_duplicates, read_jsonl, write_jsonl
@@ -225,17 +224,8 @@ def _append(target: Path, rows: list[dict]) -> None:
     if old and not old.endswith(b"\n"):
         old += b"\n"
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(old)
-            fh.write(b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in rows))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    new = (json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in rows)
+    atomic_write(target, [old, *new])
 
 
 def write_refused(path: Path, report: AddReport) -> None:

@@ -12,7 +12,8 @@ import pytest
 
 from serving.batch import ScoreOptions, score, work_dir_for
 from serving.engines import InlineEngine, PoolEngine, PredictorSpec
-from serving.shards import JobMismatchError, atomic_file
+from serving.files import atomic_file
+from serving.shards import JobMismatchError
 from tests import tiny
 
 ROOT = Path(__file__).resolve().parents[2]
