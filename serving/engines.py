@@ -59,9 +59,9 @@ class PredictorSpec:
     def __call__(self, concurrency: int = 1) -> OnnxPredictor:
         """A predictor running `concurrency` batches at once, `threads` threads each.
 
-        Concurrent runs share the session's one thread pool, and each caller
-        thread computes too: `threads` a run needs a pool of that many threads
-        per run, less one per caller.
+        Concurrent runs share the session's one thread pool, and each calling
+        thread computes too, so `threads` per run takes a pool of
+        `threads * concurrency` less one thread per caller.
         """
         return OnnxPredictor(
             load_model_dir(self.model, self.precision),
@@ -119,10 +119,10 @@ class PoolEngine:
     """Score shards on `workers` threads sharing one predictor, or on worker processes.
 
     Threads share one predictor built here from `spec` that runs `workers`
-    batches at once; each process builds its own from `spec`. At most two shards per worker are
-    in flight, so memory stays bounded however large the archive is. Processes
-    start with `spawn`: forking a parent that has already run ONNX Runtime or
-    tokenizers' thread pools is unsafe.
+    batches at once; each process builds its own from `spec`. At most two
+    shards per worker are in flight, so memory stays bounded however large the
+    archive is. Processes start with `spawn`: forking a parent that has already
+    run ONNX Runtime or tokenizers' thread pools is unsafe.
     """
 
     def __init__(self, spec: PredictorSpec, workers: int, parallel: Parallel = "threads") -> None:
@@ -133,34 +133,30 @@ class PoolEngine:
         self.parallel = parallel
 
     def run(self, shards: Iterable[Shard], split: bool) -> Iterator[ShardResult]:
-        shared = self.spec(self.workers) if self.parallel == "threads" else None
-        try:
-            yield from self._run(shards, split, shared)
-        finally:
-            if shared is not None:
-                shared.close()
-
-    def _run(
-        self, shards: Iterable[Shard], split: bool, shared: Predictor | None
-    ) -> Iterator[ShardResult]:
-        executor: Executor = (
-            ThreadPoolExecutor(self.workers)
-            if shared is not None
-            else ProcessPoolExecutor(
+        shared: OnnxPredictor | None = None
+        executor: Executor
+        if self.parallel == "threads":
+            shared = self.spec(self.workers)
+            executor = ThreadPoolExecutor(self.workers)
+        else:
+            executor = ProcessPoolExecutor(
                 self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker,
                 initargs=(self.spec,),
             )
-        )
         work = partial(_score, predictor=shared)
-        with executor as pool:
-            running: set[Future[ShardResult]] = set()
-            for shard in shards:
-                if len(running) >= 2 * self.workers:
+        try:
+            with executor as pool:
+                running: set[Future[ShardResult]] = set()
+                for shard in shards:
+                    if len(running) >= 2 * self.workers:
+                        done, running = wait(running, return_when=FIRST_COMPLETED)
+                        yield from (f.result() for f in done)
+                    running.add(pool.submit(work, shard, split))
+                while running:
                     done, running = wait(running, return_when=FIRST_COMPLETED)
                     yield from (f.result() for f in done)
-                running.add(pool.submit(work, shard, split))
-            while running:
-                done, running = wait(running, return_when=FIRST_COMPLETED)
-                yield from (f.result() for f in done)
+        finally:
+            if shared is not None:
+                shared.close()
