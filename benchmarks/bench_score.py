@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from serving.engines import cores
+
 #: MiniLM-L6-H384 (all-MiniLM-L6-v2's encoder): what the shipped model is built on
 MINILM = {
     "vocab_size": 30522,
@@ -237,10 +239,6 @@ def score_archive(model_dir: Path, archive: Path, workers: int, parallel: str) -
     report = score([archive], out, engine, ScoreOptions())
     out.unlink()
     return report.rows
-
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
