@@ -3,7 +3,7 @@
 The cycle is what a user runs after adding data: `data add` (validation and
 near-duplicate checks against the corpus), `train` (MiniLM fine-tuning, default
 TrainConfig), `export` (ONNX fp32 + int8 with the parity gate) and `compare`
-(both models evaluated through OnnxPredictor on dev and challenge). The
+(both models evaluated through OnnxPredictor on dev, dev_wire and challenge). The
 budget covers train + export; every stage's wall time is printed, with the
 ratio to the budget.
 
@@ -43,8 +43,6 @@ def timed(fn, repeat: int = 1):  # type: ignore[no-untyped-def]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-file", default="data/train.jsonl")
-    parser.add_argument("--dev-file", default="data/dev.jsonl")
-    parser.add_argument("--challenge-file", default="data/challenge.jsonl")
     parser.add_argument("--against", help="model to compare with (default: the current model)")
     parser.add_argument("--limit", type=int, help="use only the first N training sentences")
     parser.add_argument("--max-steps", type=int, default=-1, help="stop training after N steps")
@@ -57,7 +55,7 @@ def main() -> int:
     from serving.settings import Settings
     from training.add_data import add_data
     from training.config import TrainConfig
-    from training.data import read_jsonl, write_jsonl
+    from training.data import EVAL_SETS, read_jsonl, write_jsonl
     from training.export import ExportConfig, export
     from training.promote import compare, format_comparison, load_sets
     from training.train import train
@@ -66,7 +64,8 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     rows = read_jsonl(Path(args.train_file))[: args.limit]
     train_file = work / "train.jsonl"
-    held_out = [Path(args.dev_file), Path(args.challenge_file)]
+    eval_files = {name: path for name, path in EVAL_SETS.items() if path.is_file()}
+    held_out = list(eval_files.values())
 
     # data add: the last tenth of train added to the rest (dry run), median of 3
     cut = len(rows) - max(1, len(rows) // 10)
@@ -79,7 +78,6 @@ def main() -> int:
 
     config = TrainConfig(
         train_file=train_file,
-        dev_file=Path(args.dev_file),
         out=work / "run",
         max_steps=args.max_steps,
         threads=args.threads,
@@ -92,7 +90,7 @@ def main() -> int:
         run=run,
         out=work / "model",
         version="bench",
-        challenge_file=Path(args.challenge_file),
+        eval_files=eval_files,
         # a shortened run is barely trained: its near-tied logits may flip under int8
         **({} if args.max_steps < 0 else {"min_agreement": 0.0, "min_class_agreement": 0.0}),
     )
@@ -100,7 +98,7 @@ def main() -> int:
     against = Path(args.against) if args.against else Settings().model_path()
     if not (against / "manifest.json").is_file():
         against = model
-    sets = load_sets({"dev": Path(args.dev_file), "challenge": Path(args.challenge_file)})
+    sets = load_sets(eval_files)
     comparison, compare_s = timed(lambda: compare(model, against, sets))
 
     cycle = train_s + export_s
@@ -112,7 +110,7 @@ def main() -> int:
     print(f"{'data add (dry run, median of 3)':<34}{add_s:>9.2f}   {len(report.accepted)} accepted")
     print(f"{'train':<34}{train_s:>9.1f}   run reports {info['wall_seconds']} s")
     print(f"{'export (fp32, int8, parity gate)':<34}{export_s:>9.1f}")
-    print(f"{'compare (2 models, dev+challenge)':<34}{compare_s:>9.1f}")
+    print(f"{'compare (2 models, ' + '+'.join(eval_files) + ')':<34}{compare_s:>9.1f}")
     print(
         f"train + export {cycle:.1f} s = {cycle / BUDGET_SECONDS:.2f} x the "
         f"{BUDGET_SECONDS // 60}-minute budget: {'within' if cycle <= BUDGET_SECONDS else 'OVER'}"

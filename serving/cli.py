@@ -165,7 +165,40 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.baseline:
         b = baseline_metrics(rows)
         print(f"cue-word baseline: accuracy {b['accuracy']:.4f}  macro-F1 {b['macro_f1']:.4f}")
+    if args.bow:
+        b = _bow_figures(Path(args.train_file), rows)
+        print(
+            f"bag-of-words baseline (TF-IDF LR fitted on {args.train_file}): "
+            f"accuracy {b['accuracy']:.4f}  macro-F1 {b['macro_f1']:.4f}"
+        )
+    if args.reliability:
+        _reliability_png(evaluation, rows, Path(args.reliability), args.data)
     return 0
+
+
+def _bow_figures(train_file: Path, rows: list[dict]) -> dict:
+    from training.data import read_jsonl
+
+    try:
+        from training.bow import bow_metrics, fit_bow
+
+        return bow_metrics(fit_bow(read_jsonl(train_file)), rows)
+    except ImportError as exc:
+        raise SystemExit(f"evaluate --bow: {exc}") from None
+
+
+def _reliability_png(evaluation, rows: list[dict], path: Path, name: str) -> None:  # type: ignore[no-untyped-def]
+    from serving.labels import label2id
+    from serving.predictor import softmax
+
+    try:
+        from training.plots import plot_reliability
+    except ImportError as exc:
+        raise SystemExit(f"evaluate --reliability needs matplotlib: {exc}") from None
+    probs = softmax(evaluation.logits, evaluation.metrics["temperature"])
+    gold = [label2id()[r["label"]] for r in rows]
+    plot_reliability({Path(name).stem: (probs, gold)}, path, "calibrated scores as served")
+    print(f"reliability diagram: {path}")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -177,6 +210,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     for key in (
         "train_file", "dev_file", "out", "epochs", "max_steps", "seed", "learning_rate",
         "batch_size", "base_model", "base_sha256", "max_length", "threads", "report_to",
+        "wire_repeat", "cue_mask_prob",
     ):  # fmt: skip
         if (value := getattr(args, key)) is not None:
             values[key] = value
@@ -195,20 +229,28 @@ def cmd_export(args: argparse.Namespace) -> int:
     )
     if args.version:
         cfg.version = args.version
-    if args.dev_file:
-        cfg.dev_file = Path(args.dev_file)
-    cfg.challenge_file = Path(args.challenge_file) if args.challenge_file else None
+    if args.calibration_file:
+        cfg.calibration_file = Path(args.calibration_file)
+    if args.eval_set is not None:
+        cfg.eval_files = dict(_named_path(spec) for spec in args.eval_set)
     out = export(cfg)
     metrics = json.loads((out / "metrics.json").read_text())
     print(json.dumps({"model": str(out), "parity": metrics["parity"]}, indent=2))
     return 0
 
 
+def _named_path(spec: str) -> tuple[str, Path]:
+    name, sep, path = spec.partition("=")
+    if not sep or not name or not path:
+        raise SystemExit(f"--eval-set takes NAME=FILE, not {spec!r}")
+    return name, Path(path)
+
+
 def cmd_data_validate(args: argparse.Namespace) -> int:
-    from training.data import read_jsonl, stats, validate_splits
+    from training.data import HELD_OUT_BEATS, read_jsonl, stats, validate_splits
 
     splits = {Path(p).stem: read_jsonl(Path(p)) for p in args.files}
-    problems = validate_splits(splits)
+    problems = validate_splits(splits, HELD_OUT_BEATS)
     for name, rows in splits.items():
         print(name, json.dumps(stats(rows)))
     for p in problems:
@@ -217,7 +259,7 @@ def cmd_data_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_data_build(args: argparse.Namespace) -> int:
-    from training.data import build_splits, stats, validate_splits, write_jsonl
+    from training.data import HELD_OUT_BEATS, build_splits, stats, validate_splits, write_jsonl
 
     src = Path(args.sources)
     splits = build_splits(
@@ -226,13 +268,15 @@ def cmd_data_build(args: argparse.Namespace) -> int:
         args.dev_fraction,
         args.seed,
         [d for d in args.dev_domains.split(",") if d],
+        sorted(Path(args.dev_wire_sources).glob("*.jsonl")),
     )
-    problems = validate_splits(splits)
+    problems = validate_splits(splits, HELD_OUT_BEATS)
     for p in problems:
         print("problem:", p)
     if problems:
         return 1
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     for name, rows in splits.items():
         write_jsonl(out / f"{name}.jsonl", rows)
         print(name, json.dumps(stats(rows)))
@@ -246,7 +290,7 @@ def cmd_data_add(args: argparse.Namespace) -> int:
         report = add_data(
             Path(args.file),
             Path(args.to),
-            [Path(args.dev), Path(args.challenge)],
+            _held_out_files(args),
             domain=args.domain,
             dry_run=args.dry_run,
         )
@@ -283,11 +327,29 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _held_out_paths(args: argparse.Namespace) -> dict[str, Path]:
+    """The evaluation sets named by --dev, --dev-wire and --challenge.
+
+    dev_wire is optional when not given: a corpus from before it existed still works.
+    """
+    from training.data import EVAL_SETS
+
+    paths = {"dev": Path(args.dev), "challenge": Path(args.challenge)}
+    dev_wire = Path(args.dev_wire) if args.dev_wire else EVAL_SETS["dev_wire"]
+    if args.dev_wire or dev_wire.is_file():
+        paths["dev_wire"] = dev_wire
+    return paths
+
+
+def _held_out_files(args: argparse.Namespace) -> list[Path]:
+    return list(_held_out_paths(args).values())
+
+
 def _eval_sets(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from training.promote import load_sets
 
     try:
-        return load_sets({"dev": Path(args.dev), "challenge": Path(args.challenge)})
+        return load_sets(_held_out_paths(args))
     except (FileNotFoundError, ValueError) as exc:
         raise SystemExit(f"{args.command}: {exc}") from None
 
@@ -383,13 +445,13 @@ def cmd_models(args: argparse.Namespace) -> int:
     def figure(x: float | None, width: int) -> str:
         return f"{x:>{width}.4f}" if x is not None else f"{'-':>{width}}"
 
-    print(f"  {'version':<14}{'parent':<14}{'dev F1':>8}{'chall. F1':>10}  directory")
+    columns = {"dev": "dev F1", "dev_wire": "wire F1", "challenge": "chall. F1"}
+    print(f"  {'version':<14}{'parent':<14}" + "".join(f"{c:>10}" for c in columns.values()))
     for v in registry.versions.values():
         mark = "*" if v.version == registry.current else " "
-        dev = figure(v.metrics.get("dev", {}).get("macro_f1"), 8)
-        challenge = figure(v.metrics.get("challenge", {}).get("macro_f1"), 10)
+        f1 = "".join(figure(v.metrics.get(s, {}).get("macro_f1"), 10) for s in columns)
         forced = "  (forced)" if v.forced else ""
-        print(f"{mark} {v.version:<14}{v.parent or '-':<14}{dev}{challenge}  {v.dir}{forced}")
+        print(f"{mark} {v.version:<14}{v.parent or '-':<14}{f1}  {v.dir}{forced}")
     return 0
 
 
@@ -398,6 +460,14 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", choices=["int8", "fp32"], help="ONNX model to run")
     p.add_argument("--threads", type=int, help="ONNX Runtime threads (default: all cores)")
     p.add_argument("--batch-size", type=int, dest="batch_size")
+
+
+def held_out_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dev", default="data/dev.jsonl", help="held-out dev set")
+    p.add_argument(
+        "--dev-wire", help="realistic dev set (default data/dev_wire.jsonl when it exists)"
+    )
+    p.add_argument("--challenge", default="data/challenge.jsonl", help="held-out challenge set")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -452,6 +522,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--errors", help="write the misclassified sentences to this JSONL file")
     p.add_argument("--baseline", action="store_true", help="also print the cue-word baseline")
+    p.add_argument(
+        "--bow",
+        action="store_true",
+        help="also print a TF-IDF bag-of-words baseline fitted on --train-file (train extra)",
+    )
+    p.add_argument("--train-file", default="data/train.jsonl", help="training data for --bow")
+    p.add_argument("--reliability", metavar="PNG", help="write a reliability diagram")
     _model_flags(p)
 
     p = add("train", cmd_train, "fine-tune MiniLM on the corpus (needs the train extra)")
@@ -465,6 +542,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learning-rate", type=float, dest="learning_rate")
     p.add_argument("--batch-size", type=int, dest="batch_size")
     p.add_argument("--max-length", type=int, dest="max_length")
+    p.add_argument("--wire-repeat", type=int, dest="wire_repeat", help="wire-style rows per epoch")
+    p.add_argument(
+        "--cue-mask-prob", type=float, dest="cue_mask_prob", help="mask hard cases' cue words"
+    )
     p.add_argument("--threads", type=int)
     p.add_argument("--base-model", dest="base_model")
     p.add_argument("--base-sha256", dest="base_sha256")
@@ -475,8 +556,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--name")
     p.add_argument("--version")
-    p.add_argument("--dev-file")
-    p.add_argument("--challenge-file", default="data/challenge.jsonl")
+    p.add_argument(
+        "--calibration-file",
+        help="set to fit the temperature on (default: the run's dev file, which chose the epoch)",
+    )
+    p.add_argument(
+        "--eval-set",
+        action="append",
+        metavar="NAME=FILE",
+        help="a set to report (repeatable; default: dev, dev_wire and challenge under data/)",
+    )
 
     data = sub.add_parser("data", help="build and validate the labelled corpus")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
@@ -486,6 +575,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = data_sub.add_parser("build", help="split the authored sources into train/dev/challenge")
     p.add_argument("--sources", default="data/sources")
     p.add_argument("--challenge-sources", default="data/challenge_sources")
+    p.add_argument(
+        "--dev-wire-sources",
+        default="data/dev_wire_sources",
+        help="the realistic dev set's files, taken whole (on beats train does not cover)",
+    )
     p.add_argument("--out", default="data")
     p.add_argument(
         "--dev-domains",
@@ -502,8 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", metavar="FILE", help="JSONL or CSV with text,label[,domain]")
     p.add_argument("--to", default="data/train.jsonl", help="training file to append to")
-    p.add_argument("--dev", default="data/dev.jsonl", help="held-out dev set")
-    p.add_argument("--challenge", default="data/challenge.jsonl", help="held-out challenge set")
+    held_out_flags(p)
     p.add_argument("--domain", default="added", help="domain of rows that name none")
     p.add_argument("--dry-run", action="store_true", help="report only; change nothing")
     p.add_argument("--refused", help="write refused rows with their reasons to this JSONL file")
@@ -517,8 +610,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_feedback_export)
 
     def eval_flags(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--dev", default="data/dev.jsonl")
-        p.add_argument("--challenge", default="data/challenge.jsonl")
+        held_out_flags(p)
         p.add_argument("--threads", type=int, help="ONNX Runtime threads")
 
     p = add("compare", cmd_compare, "evaluate a candidate model beside the current one")

@@ -74,9 +74,7 @@ def tiny_model_dir(tiny_run: Path, tiny_config, tmp_path_factory) -> Path:  # ty
     from training.export import ExportConfig, export
 
     out = tmp_path_factory.mktemp("models") / "tiny-model"
-    cfg = ExportConfig(
-        run=tiny_run, out=out, name="tiny-model", version="0.0.1", challenge_file=None
-    )
+    cfg = ExportConfig(run=tiny_run, out=out, name="tiny-model", version="0.0.1", eval_files={})
     return export(cfg)
 
 

@@ -6,18 +6,19 @@ from pathlib import Path
 
 import pytest
 
-from training.data import read_jsonl, stats, validate_splits
+from training.data import HELD_OUT_BEATS, RULES, read_jsonl, stats, validate_splits
 
 DATA = Path(__file__).resolve().parent.parent / "data"
+SPLITS = ("train", "dev", "dev_wire", "challenge")
 
 
 @pytest.fixture(scope="module")
 def splits() -> dict[str, list[dict]]:
-    return {name: read_jsonl(DATA / f"{name}.jsonl") for name in ("train", "dev", "challenge")}
+    return {name: read_jsonl(DATA / f"{name}.jsonl") for name in SPLITS}
 
 
 def test_splits_validate(splits: dict[str, list[dict]]) -> None:
-    assert validate_splits(splits) == []
+    assert validate_splits(splits, HELD_OUT_BEATS) == []
 
 
 def test_sizes_balance_and_hard_cases(splits: dict[str, list[dict]]) -> None:
@@ -30,6 +31,36 @@ def test_sizes_balance_and_hard_cases(splits: dict[str, list[dict]]) -> None:
     assert dev["sentences"] >= 400 and min(dev["by_label"].values()) >= 80
     assert len(splits["challenge"]) >= 300
     assert all(r.get("pair") for r in splits["challenge"])
+
+
+def test_wire_part_looks_like_real_copy(splits: dict[str, list[dict]]) -> None:
+    """Corpus v3: written in the shape of wire copy, on beats beyond v2's, every rule covered."""
+    wire = [r for r in splits["train"] if r.get("style") == "wire"]
+    tidy = [r for r in splits["train"] if r.get("style") != "wire"]
+    s = stats(wire)
+    assert s["sentences"] >= 6000 and min(s["by_label"].values()) >= 1200
+    assert s["median_words"] >= 22 and s["over_30_words"] >= 0.25
+    assert len(set(s["by_domain"]) - {r["domain"] for r in tidy}) >= 8
+    headlines = sum(not r["text"].rstrip().endswith((".", "?", "!", '"', "”", "'", "’", ")"))
+                    for r in wire)  # fmt: skip
+    assert headlines / len(wire) <= 0.05
+    covered = stats(wire + splits["dev_wire"])["by_rule"]
+    assert {rule: covered.get(rule, 0) for rule in RULES if covered.get(rule, 0) < 40} == {}
+
+
+def test_dev_wire_is_realistic_and_not_solvable_by_cue_words(
+    splits: dict[str, list[dict]],
+) -> None:
+    s = stats(splits["dev_wire"])
+    assert s["sentences"] >= 800 and min(s["by_label"].values()) >= 150
+    assert s["median_words"] >= 22
+    writers = {r["story"].split("-")[0] for r in splits["dev_wire"]}
+    train_writers = {r["story"].split("-")[0] for r in splits["train"] if r.get("style") == "wire"}
+    assert writers and not writers & train_writers
+    pytest.importorskip("sklearn")
+    from training.bow import bow_metrics, fit_bow
+
+    assert bow_metrics(fit_bow(splits["train"]), splits["dev_wire"])["macro_f1"] <= 0.75
 
 
 def test_guide_copy_is_identical() -> None:

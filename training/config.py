@@ -28,7 +28,8 @@ class TrainConfig:
     """Everything a training run depends on; unknown keys are an error, not ignored."""
 
     train_file: Path = Path("data/train.jsonl")
-    dev_file: Path = Path("data/dev.jsonl")
+    #: chooses the best epoch; export fits the temperature on it too
+    dev_file: Path = Path("data/dev_wire.jsonl")
     out: Path = Path("runs/latest")
     base_model: Path | None = None
     base_sha256: str = BASE_MODEL_SHA256
@@ -39,6 +40,14 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     label_smoothing: float = 0.05
+    #: times each wire-style sentence (`"style": "wire"`) is seen per epoch: realistic text
+    #: has to be a large share of what the model sees, or it keeps learning the tidy style
+    wire_repeat: int = 1
+    #: chance that a hard case's misleading cue word is replaced by [MASK] in a training batch,
+    #: so the label has to come from the rest of the sentence
+    cue_mask_prob: float = 0.0
+    #: keep the pretrained word embeddings fixed (fewer parameters to fit to cue words)
+    freeze_embeddings: bool = False
     seed: int = 13
     threads: int | None = None
     max_steps: int = -1
@@ -53,6 +62,8 @@ class TrainConfig:
             raise ValueError(f"max_length must be within 8..512, got {self.max_length}")
         if self.batch_size < 1 or self.learning_rate <= 0:
             raise ValueError("batch_size and learning_rate must be positive")
+        if self.wire_repeat < 1 or not 0.0 <= self.cue_mask_prob <= 1.0:
+            raise ValueError("wire_repeat must be >= 1 and cue_mask_prob within 0..1")
         unknown = set(self.report_to) - {"tensorboard", "mlflow"}
         if unknown:
             raise ValueError(f"report_to accepts tensorboard and mlflow, not {sorted(unknown)}")

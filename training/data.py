@@ -20,6 +20,9 @@ from serving.labels import LABELS
 from serving.preprocess import normalize
 
 __all__ = [
+    "EVAL_SETS",
+    "HELD_OUT_BEATS",
+    "RULES",
     "CorpusError",
     "dedupe_key",
     "iter_jsonl",
@@ -34,6 +37,25 @@ __all__ = [
 
 REQUIRED = ("text", "label", "domain")
 NEAR_DUPLICATE = 0.8
+#: The evaluation sets every report and promotion gate uses, by name. dev_wire (written in the
+#: shape of real wire copy, on beats of its own) chooses the best epoch and the temperature.
+EVAL_SETS = {
+    "dev": Path("data/dev.jsonl"),
+    "dev_wire": Path("data/dev_wire.jsonl"),
+    "challenge": Path("data/challenge.jsonl"),
+}
+#: Evaluation splits whose beats (domains) must not occur in train: they measure new beats.
+HELD_OUT_BEATS = ("dev", "dev_wire")
+#: Close-call rules of LABELS.md (and its hard cases) that a sentence may be written to exercise
+#: (`rule` field); the data card counts sentences per rule.
+RULES = (
+    "main-clause", "offer-made", "silence", "not-guilty", "writer-correction", "performative",
+    "open-offer", "refuse-request", "conditional", "trailing-denial", "reporting-vs-event",
+    "no-comment", "own-involvement", "counterpart", "standing-rule", "agreed-deal",
+    "accusation-offer", "verdict-finding", "unverified", "writer-threat", "insurance-claim",
+    "offer-fate", "denial-anywhere", "denial-needs-claim", "appeals",
+    "speech-fact", "negation-fact", "noun-sense", "attribution-far",
+)  # fmt: skip
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -123,6 +145,8 @@ def validate_rows(rows: Sequence[dict], name: str) -> list[str]:
             continue
         if row["label"] not in LABELS:
             problems.append(f"{name}:{i}: unknown label {row['label']!r}")
+        if row.get("rule") is not None and row["rule"] not in RULES:
+            problems.append(f"{name}:{i}: unknown rule {row['rule']!r}")
         key = dedupe_key(row["text"])
         if not key:
             problems.append(f"{name}:{i}: empty text")
@@ -133,9 +157,16 @@ def validate_rows(rows: Sequence[dict], name: str) -> list[str]:
     return problems
 
 
-def validate_splits(splits: dict[str, Sequence[dict]]) -> list[str]:
-    """Problems within each split, plus near-duplicates and shared stories across splits."""
+def validate_splits(
+    splits: dict[str, Sequence[dict]], held_out_beats: Sequence[str] = ()
+) -> list[str]:
+    """Problems within each split, plus near-duplicates and shared stories across splits,
+    and any beat (domain) of the splits named in held_out_beats that train also covers."""
     problems = [p for name, rows in splits.items() for p in validate_rows(rows, name)]
+    train_beats = {r.get("domain") for r in splits.get("train", ())}
+    for name in held_out_beats:
+        for beat in sorted({r.get("domain") for r in splits.get(name, ())} & train_beats):
+            problems.append(f"beat {beat} of {name} is also in train")
     names = list(splits)
     for x, first in enumerate(names):
         for second in names[x + 1 :]:
@@ -209,15 +240,23 @@ def split_by_story(
 
 
 def stats(rows: Sequence[dict]) -> dict:
-    """Counts by label and domain and the share of hard cases per label."""
+    """Counts by label, domain and rule, the share of hard cases per label, and lengths.
+
+    Lengths are in whitespace-separated words, as the data card quotes them against
+    real wire copy (median about 24 words, a quarter over 30).
+    """
     by_label = Counter(r["label"] for r in rows)
     hard = Counter(r["label"] for r in rows if r.get("hard"))
+    lengths = sorted(len(r["text"].split()) for r in rows)
     return {
         "sentences": len(rows),
         "by_label": {k: by_label[k] for k in LABELS},
         "hard_share": {k: round(hard[k] / by_label[k], 3) if by_label[k] else 0 for k in LABELS},
         "by_domain": dict(sorted(Counter(r["domain"] for r in rows).items())),
+        "by_rule": dict(sorted(Counter(r["rule"] for r in rows if r.get("rule")).items())),
         "stories": len({r.get("story") for r in rows}),
+        "median_words": lengths[len(lengths) // 2] if lengths else 0,
+        "over_30_words": round(sum(n > 30 for n in lengths) / len(lengths), 3) if rows else 0,
     }
 
 
@@ -227,16 +266,19 @@ def build_splits(
     dev_fraction: float,
     seed: int,
     dev_domains: Sequence[str] = (),
+    dev_wire_sources: Sequence[Path] = (),
 ) -> dict[str, list[dict]]:
-    """train/dev/challenge from the authored files, disjoint by story and wording.
+    """train/dev/challenge (and dev_wire) from the authored files, disjoint by story and wording.
 
-    Rows of train that nearly repeat a dev or challenge sentence are dropped from
-    train (never the other way round), so evaluation sets keep every sentence.
+    dev_wire is written apart, on beats of its own, and taken whole. Rows of train
+    that nearly repeat an evaluation sentence are dropped from train (never the
+    other way round), so evaluation sets keep every sentence.
     """
     rows = [r for path in sources for r in read_jsonl(path)]
     challenge = [r for path in challenge_sources for r in read_jsonl(path)]
+    dev_wire = [r for path in dev_wire_sources for r in read_jsonl(path)]
     split = split_by_story(rows, dev_fraction, seed, dev_domains)
-    held_out = [r["text"] for r in split.dev + challenge]
+    held_out = [r["text"] for r in split.dev + challenge + dev_wire]
     leaking = {i for i, _, _ in near_duplicates([r["text"] for r in split.train], held_out)}
     train = [r for i, r in enumerate(split.train) if i not in leaking]
     dev_leaking = {
@@ -246,4 +288,5 @@ def build_splits(
         )
     }
     dev = [r for i, r in enumerate(split.dev) if i not in dev_leaking]
-    return {"train": train, "dev": dev, "challenge": challenge}
+    splits = {"train": train, "dev": dev, "challenge": challenge}
+    return splits | ({"dev_wire": dev_wire} if dev_wire else {})

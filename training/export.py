@@ -1,9 +1,10 @@
 """Export a run to a model directory: ONNX fp32 + int8, parity-gated, calibrated, described.
 
 Nothing counts until it is checked numerically: the fp32 graph must match the
-PyTorch model on dev (max |delta logit|), and the int8 graph must agree with the
-fp32 one on dev labels overall and for every class (dynamic int8 has silently
-wrecked MiniLM classifiers elsewhere; a logit tolerance alone would not see it).
+PyTorch model on every evaluation set's sentences (max |delta logit|), and the
+int8 graph must agree with the fp32 one on their labels overall and for every
+class (dynamic int8 has silently wrecked MiniLM classifiers elsewhere; a logit
+tolerance alone would not see it).
 The directory is assembled next to its destination and moved into place only
 when every check passed.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +29,11 @@ from serving.artefact import (
     sha256_file,
 )
 from serving.labels import LABELS
-from serving.predictor import OnnxPredictor
+from serving.predictor import OnnxPredictor, softmax
 from serving.preprocess import NORMALIZATION_VERSION, Encoder
+from training.bow import bow_metrics, fit_bow
 from training.config import BASE_MODEL_NAME, TrainConfig
-from training.data import read_jsonl, write_jsonl
+from training.data import EVAL_SETS, read_jsonl, write_jsonl
 from training.evaluate import baseline_metrics, evaluate_logits
 from training.metrics import fit_temperature
 
@@ -51,8 +53,10 @@ class ExportConfig:
     out: Path
     name: str = "claimtype-minilm"
     version: str = "0.0.0"
-    dev_file: Path | None = None
-    challenge_file: Path | None = Path("data/challenge.jsonl")
+    #: the set the temperature is fitted on (default: the run's dev file, which chose the epoch)
+    calibration_file: Path | None = None
+    #: the sets reported in metrics.json and the model card; absent files are skipped
+    eval_files: dict[str, Path] = field(default_factory=lambda: dict(EVAL_SETS))
     max_abs_logit_diff: float = 1e-3
     min_agreement: float = 0.99
     min_class_agreement: float = 0.97
@@ -167,18 +171,67 @@ def _tokenizer_files(src: Path, staging: Path, max_length: int) -> None:
     )
 
 
+def _eval_sets(cfg: ExportConfig, train_cfg: TrainConfig) -> tuple[str, dict[str, list[dict]]]:
+    """The calibration set's name and every set to report, calibration set first.
+
+    The temperature is fitted on the set the best epoch was chosen on (the run's
+    dev file) unless cfg names another; report sets whose files are absent are skipped.
+    """
+    calibration = Path(cfg.calibration_file or train_cfg.dev_file)
+    files = {name: Path(path) for name, path in cfg.eval_files.items() if Path(path).is_file()}
+    name = next((n for n, path in files.items() if path.resolve() == calibration.resolve()), None)
+    name = name or calibration.stem
+    files = {name: calibration, **{n: path for n, path in files.items() if n != name}}
+    return name, {n: read_jsonl(path) for n, path in files.items()}
+
+
+def _parity(
+    cfg: ExportConfig, torch_logits: np.ndarray, fp32: np.ndarray, int8: np.ndarray
+) -> dict:
+    """The export gates' figures; raises ParityError listing every gate that failed."""
+    max_diff = float(np.abs(fp32 - torch_logits).max())
+    agreement, per_class = _agreement(fp32, int8)
+    failures = []
+    if max_diff >= cfg.max_abs_logit_diff:
+        failures.append(
+            f"fp32 vs torch max |delta logit| {max_diff:.2e} >= {cfg.max_abs_logit_diff}"
+        )
+    if agreement < cfg.min_agreement:
+        failures.append(f"int8 vs fp32 agreement {agreement} < {cfg.min_agreement}")
+    low = {k: v for k, v in per_class.items() if v < cfg.min_class_agreement}
+    if low:
+        failures.append(f"int8 vs fp32 per-class agreement below {cfg.min_class_agreement}: {low}")
+    if failures:
+        raise ParityError("; ".join(failures))
+    return {
+        "sentences": len(fp32),
+        "fp32_vs_torch_max_abs_logit_diff": max_diff,
+        "int8_vs_fp32_label_agreement": agreement,
+        "int8_vs_fp32_agreement_by_class": per_class,
+    }
+
+
+def _bow_baseline(train_file: Path, sets: dict[str, list[dict]]) -> dict[str, dict]:
+    """The bag-of-words baseline on every set, or nothing when scikit-learn is missing."""
+    try:
+        model = fit_bow(read_jsonl(train_file))
+    except ImportError:
+        return {}
+    return {name: bow_metrics(model, rows) for name, rows in sets.items()}
+
+
 def export(cfg: ExportConfig) -> Path:
     """Export cfg.run to cfg.out; raise ParityError (and write nothing) if a gate fails."""
     from transformers import AutoModelForSequenceClassification
 
     from training.model_card import write_model_card
-    from training.plots import plot_confusion
+    from training.plots import plot_confusion, plot_reliability
     from training.report import write_run_report
 
     train_cfg = TrainConfig.from_file(cfg.run / "train_config.json")
     run_info = json.loads((cfg.run / "metrics.json").read_text())
-    dev_rows = read_jsonl(cfg.dev_file or train_cfg.dev_file)
-    texts = [r["text"] for r in dev_rows]
+    calibration, sets = _eval_sets(cfg, train_cfg)
+    texts = [r["text"] for rows in sets.values() for r in rows]
     source = cfg.run / "model"
     model = AutoModelForSequenceClassification.from_pretrained(source).eval()
     encoder = Encoder.from_file(source / "tokenizer.json", train_cfg.max_length)
@@ -193,41 +246,29 @@ def export(cfg: ExportConfig) -> Path:
     _quantize(staging / FP32, staging / INT8)
     _write_manifest(staging, cfg, train_cfg.max_length, 1.0, run_info["base_sha256"])
 
-    fp32 = OnnxPredictor(load_model_dir(staging, "fp32"))
-    int8 = OnnxPredictor(load_model_dir(staging, "int8"))
-    torch_logits = _torch_logits(model, encoder, texts)
-    fp32_logits, _ = fp32.logits(texts)
-    int8_logits, _ = int8.logits(texts)
-    max_diff = float(np.abs(fp32_logits - torch_logits).max())
-    agreement, per_class = _agreement(fp32_logits, int8_logits)
-    parity = {
-        "dev_sentences": len(texts),
-        "fp32_vs_torch_max_abs_logit_diff": max_diff,
-        "int8_vs_fp32_label_agreement": agreement,
-        "int8_vs_fp32_agreement_by_class": per_class,
-    }
-    failures = []
-    if max_diff >= cfg.max_abs_logit_diff:
-        failures.append(
-            f"fp32 vs torch max |delta logit| {max_diff:.2e} >= {cfg.max_abs_logit_diff}"
-        )
-    if agreement < cfg.min_agreement:
-        failures.append(f"int8 vs fp32 agreement {agreement} < {cfg.min_agreement}")
-    low = {k: v for k, v in per_class.items() if v < cfg.min_class_agreement}
-    if low:
-        failures.append(f"int8 vs fp32 per-class agreement below {cfg.min_class_agreement}: {low}")
-    if failures:
+    fp32_logits, _ = OnnxPredictor(load_model_dir(staging, "fp32")).logits(texts)
+    int8_logits, _ = OnnxPredictor(load_model_dir(staging, "int8")).logits(texts)
+    try:
+        parity = _parity(cfg, _torch_logits(model, encoder, texts), fp32_logits, int8_logits)
+    except ParityError:
         shutil.rmtree(staging)
-        raise ParityError("; ".join(failures))
+        raise
 
-    temperature = fit_temperature(int8_logits, [LABELS.index(r["label"]) for r in dev_rows])
-    dev_eval = evaluate_logits(int8_logits, dev_rows, temperature)
+    bounds = np.cumsum([0] + [len(rows) for rows in sets.values()])
+    int8_by_set = dict(zip(sets, np.split(int8_logits, bounds[1:-1]), strict=True))
+    fp32_by_set = dict(zip(sets, np.split(fp32_logits, bounds[1:-1]), strict=True))
+    gold = {name: [LABELS.index(r["label"]) for r in rows] for name, rows in sets.items()}
+    temperature = fit_temperature(int8_by_set[calibration], gold[calibration])
+    evaluations = {n: evaluate_logits(int8_by_set[n], sets[n], temperature) for n in sets}
     metrics: dict = {
         "model": f"{cfg.name}@{cfg.version}",
         "precision": "int8",
-        "dev": dev_eval.metrics,
-        "dev_fp32": evaluate_logits(fp32_logits, dev_rows, temperature).metrics,
-        "baseline_cue_word": {"dev": baseline_metrics(dev_rows)},
+        "sets": list(sets),
+        "calibration": {"set": calibration, "temperature": temperature},
+        **{name: evaluation.metrics for name, evaluation in evaluations.items()},
+        "fp32": {n: evaluate_logits(fp32_by_set[n], sets[n], temperature).metrics for n in sets},
+        "baseline_cue_word": {name: baseline_metrics(rows) for name, rows in sets.items()},
+        "baseline_bow": _bow_baseline(train_cfg.train_file, sets),
         "parity": parity,
         "training": {
             "run": str(cfg.run.resolve()),
@@ -238,17 +279,15 @@ def export(cfg: ExportConfig) -> Path:
             },
         },
     }
-    write_jsonl(cfg.run / "errors_dev.jsonl", dev_eval.errors)
-    plot_confusion(dev_eval.metrics, staging / "confusion_dev.png", "dev (int8 ONNX)")
-    shutil.copy(staging / "confusion_dev.png", cfg.run / "confusion_dev_int8.png")
-    if cfg.challenge_file and Path(cfg.challenge_file).is_file():
-        challenge_rows = read_jsonl(cfg.challenge_file)
-        ch_logits, _ = int8.logits([r["text"] for r in challenge_rows])
-        ch_eval = evaluate_logits(ch_logits, challenge_rows, temperature)
-        metrics["challenge"] = ch_eval.metrics
-        metrics["baseline_cue_word"]["challenge"] = baseline_metrics(challenge_rows)
-        write_jsonl(cfg.run / "errors_challenge.jsonl", ch_eval.errors)
-        plot_confusion(ch_eval.metrics, staging / "confusion_challenge.png", "challenge (int8)")
+    for name, evaluation in evaluations.items():
+        write_jsonl(cfg.run / f"errors_{name}.jsonl", evaluation.errors)
+        plot_confusion(evaluation.metrics, staging / f"confusion_{name}.png", f"{name} (int8)")
+    plot_reliability(
+        {n: (softmax(int8_by_set[n], temperature), gold[n]) for n in sets},
+        staging / "reliability.png",
+        f"int8, temperature {temperature} fitted on {calibration}",
+    )
+    shutil.copy(staging / f"confusion_{calibration}.png", cfg.run / "confusion_dev_int8.png")
     (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     write_model_card(staging / "README.md", cfg.name, cfg.version, metrics, train_cfg)
     _write_manifest(staging, cfg, train_cfg.max_length, temperature, run_info["base_sha256"])

@@ -10,7 +10,12 @@ import numpy as np
 from serving.labels import LABELS
 from serving.predictor import softmax
 
-__all__ = ["classification_metrics", "expected_calibration_error", "fit_temperature"]
+__all__ = [
+    "classification_metrics",
+    "expected_calibration_error",
+    "fit_temperature",
+    "reliability_bins",
+]
 
 
 def classification_metrics(gold: Sequence[int], pred: Sequence[int]) -> dict:
@@ -48,17 +53,27 @@ def classification_metrics(gold: Sequence[int], pred: Sequence[int]) -> dict:
     }
 
 
-def expected_calibration_error(probs: np.ndarray, gold: Sequence[int], bins: int = 15) -> float:
-    """ECE of the top-label confidence, in equal-width bins."""
+def reliability_bins(
+    probs: np.ndarray, gold: Sequence[int], bins: int = 15
+) -> list[tuple[float, float, float]]:
+    """(share of sentences, mean confidence, accuracy) of each non-empty equal-width bin of
+    top-label confidence: what ECE sums and what a reliability diagram draws."""
     gold = np.asarray(gold)
     confidence = probs.max(axis=1)
     correct = (probs.argmax(axis=1) == gold).astype(np.float64)
     edges = np.linspace(0.0, 1.0, bins + 1)
-    ece = 0.0
+    out = []
     for lo, hi in itertools.pairwise(edges):
         in_bin = (confidence > lo) & (confidence <= hi)
         if in_bin.any():
-            ece += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+            share = float(in_bin.mean())
+            out.append((share, float(confidence[in_bin].mean()), float(correct[in_bin].mean())))
+    return out
+
+
+def expected_calibration_error(probs: np.ndarray, gold: Sequence[int], bins: int = 15) -> float:
+    """ECE of the top-label confidence, in equal-width bins."""
+    ece = sum(share * abs(acc - conf) for share, conf, acc in reliability_bins(probs, gold, bins))
     return round(float(ece), 4)
 
 

@@ -1,10 +1,14 @@
-"""PNG reports people would rather look at than read: confusion matrix, training curves."""
+"""PNG reports people would rather look at than read: confusion matrix, training curves,
+reliability diagrams."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["plot_confusion", "plot_curves"]
+import numpy as np
+
+__all__ = ["plot_confusion", "plot_curves", "plot_reliability"]
 
 
 def _pyplot():  # type: ignore[no-untyped-def]
@@ -18,8 +22,6 @@ def _pyplot():  # type: ignore[no-untyped-def]
 
 def plot_confusion(metrics: dict, path: Path, title: str) -> None:
     """Confusion matrix with counts and row-normalised shading."""
-    import numpy as np
-
     plt = _pyplot()
     cm = np.asarray(metrics["confusion"], dtype=float)
     labels = metrics["labels"]
@@ -61,6 +63,33 @@ def plot_curves(log_history: list[dict], path: Path) -> None:
         ax2.legend(loc="lower right")
     ax.legend(loc="upper right")
     ax.set_title("training curves")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_reliability(
+    sets: Mapping[str, tuple[np.ndarray, Sequence[int]]], path: Path, title: str
+) -> None:
+    """One reliability diagram per set: accuracy against confidence in 10 bins, the bars'
+    width showing how many sentences each bin holds; a calibrated model sits on the diagonal."""
+    from training.metrics import expected_calibration_error, reliability_bins
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(sets), figsize=(3.4 * len(sets), 3.6), dpi=120, squeeze=False)
+    for ax, (name, (probs, gold)) in zip(axes[0], sets.items(), strict=True):
+        ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
+        for share, conf, acc in reliability_bins(probs, gold, bins=10):
+            ax.bar(conf, acc, width=0.02 + 0.08 * share**0.5, color="tab:blue", alpha=0.75)
+            ax.plot([conf, conf], [acc, conf], color="tab:red", linewidth=1)
+        ece = expected_calibration_error(probs, gold)
+        ax.set_title(f"{name} (n={len(gold)})\nECE {ece:.3f}", fontsize=9)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("confidence")
+        ax.set_aspect("equal")
+    axes[0][0].set_ylabel("accuracy")
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

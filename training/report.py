@@ -72,10 +72,10 @@ def write_run_report(
     ]
     if exported is not None:
         where = f" (`{model_dir}`)" if model_dir else ""
-        lines += [f"## Exported model {exported['model']}{where}, int8 ONNX", "", "### dev", ""]
-        lines += [*_scores(exported["dev"]), "", "![confusion, int8](confusion_dev_int8.png)", ""]
-        if "challenge" in exported:
-            lines += ["### challenge", "", *_scores(exported["challenge"]), ""]
+        lines += [f"## Exported model {exported['model']}{where}, int8 ONNX", ""]
+        for name in exported["sets"]:
+            lines += [f"### {name}", "", *_scores(exported[name]), ""]
+        lines += ["![confusion, int8](confusion_dev_int8.png)", ""]
     lines += ["## Config", "", "```json", json.dumps(config, indent=2), "```", ""]
     path = run / "report.md"
     path.write_text("\n".join(lines))

@@ -19,6 +19,8 @@ import importlib.util
 import json
 import os
 import platform
+import random
+import re
 import subprocess
 import time
 from collections.abc import Sequence
@@ -31,7 +33,14 @@ from training.config import BASE_MODEL_SHA256, TrainConfig, base_model_dir
 from training.data import CorpusError, read_jsonl, validate_rows
 from training.metrics import classification_metrics
 
-__all__ = ["BaseModelError", "check_base_model", "code_version", "train"]
+__all__ = [
+    "BaseModelError",
+    "check_base_model",
+    "code_version",
+    "mask_cue",
+    "train",
+    "training_rows",
+]
 
 
 class BaseModelError(RuntimeError):
@@ -102,30 +111,53 @@ def _load_split(path: Path) -> list[dict]:
     return rows
 
 
-class EncoderCollator:
-    """Batches raw texts through serving's Encoder into torch tensors."""
+def mask_cue(text: str, cue: str, mask: str = "[MASK]") -> str:
+    """text with every whole-word occurrence of cue (any case) replaced by the mask token."""
+    return re.sub(rf"(?<!\w){re.escape(cue)}(?!\w)", mask, text, flags=re.IGNORECASE)
 
-    def __init__(self, encoder: Encoder) -> None:
+
+class EncoderCollator:
+    """Batches raw texts through serving's Encoder into torch tensors.
+
+    With cue_mask_prob > 0, a training feature that carries its misleading cue word
+    has it masked with that chance, drawn afresh each time the batch is built.
+    """
+
+    def __init__(self, encoder: Encoder, cue_mask_prob: float = 0.0, seed: int = 0) -> None:
         self.encoder = encoder
+        self.cue_mask_prob = cue_mask_prob
+        self.rng = random.Random(seed)
+
+    def _text(self, feature: dict) -> str:
+        cue = feature.get("cue")
+        if cue and self.cue_mask_prob and self.rng.random() < self.cue_mask_prob:
+            return mask_cue(feature["text"], cue)
+        return feature["text"]
 
     def __call__(self, features: list[dict]) -> dict:
         import torch
 
-        batch = self.encoder([f["text"] for f in features])
+        batch = self.encoder([self._text(f) for f in features])
         out = {k: torch.from_numpy(v) for k, v in batch.arrays.items()}
         out["labels"] = torch.tensor([f["label"] for f in features], dtype=torch.long)
         return out
 
 
-def _dataset(rows: list[dict], encoder: Encoder):  # type: ignore[no-untyped-def]
+def training_rows(rows: list[dict], wire_repeat: int) -> list[dict]:
+    """The rows one epoch goes through: each wire-style row wire_repeat times."""
+    return [r for r in rows for _ in range(wire_repeat if r.get("style") == "wire" else 1)]
+
+
+def _dataset(rows: list[dict], encoder: Encoder, with_cues: bool = False):  # type: ignore[no-untyped-def]
     from datasets import Dataset
 
     ids = label2id()
     texts = [r["text"] for r in rows]
     lengths = [len(t) for t in encoder.tokenize(texts)]
-    return Dataset.from_dict(
-        {"text": texts, "label": [ids[r["label"]] for r in rows], "length": lengths}
-    )
+    columns = {"text": texts, "label": [ids[r["label"]] for r in rows], "length": lengths}
+    if with_cues:
+        columns["cue"] = [(r.get("cue") or "") if r.get("hard") else "" for r in rows]
+    return Dataset.from_dict(columns)
 
 
 def _compute_metrics(prediction) -> dict:  # type: ignore[no-untyped-def]
@@ -161,13 +193,15 @@ def train(config: TrainConfig) -> Path:
 
     train_rows, dev_rows = _load_split(config.train_file), _load_split(config.dev_file)
     encoder = Encoder.from_file(base / "tokenizer.json", config.max_length)
-    collator = EncoderCollator(encoder)
+    collator = EncoderCollator(encoder, config.cue_mask_prob, config.seed)
     report_to, callbacks = _tracking(config, out)
     # the new classification head is drawn from the global RNG: seed it first
     set_seed(config.seed)
     model = AutoModelForSequenceClassification.from_pretrained(
         base, num_labels=len(LABELS), id2label=id2label(), label2id=label2id()
     )
+    if config.freeze_embeddings:
+        model.base_model.embeddings.word_embeddings.weight.requires_grad_(False)
     hf_logging.set_verbosity_error()
     args = TrainingArguments(
         output_dir=str(out / "checkpoints"),
@@ -201,7 +235,9 @@ def train(config: TrainConfig) -> Path:
     trainer = Trainer(
         model=model,
         args=args,
-        train_dataset=_dataset(train_rows, encoder),
+        train_dataset=_dataset(
+            training_rows(train_rows, config.wire_repeat), encoder, config.cue_mask_prob > 0
+        ),
         eval_dataset=_dataset(dev_rows, encoder),
         data_collator=collator,
         compute_metrics=_compute_metrics,

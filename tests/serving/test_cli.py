@@ -40,3 +40,17 @@ def test_a_reader_that_leaves_early_is_not_an_error(tiny_model_dir: Path) -> Non
     job.stdout.close()
     assert job.wait(timeout=60) == 141
     assert "Traceback" not in job.stderr.read()
+
+
+def test_evaluate_prints_both_baselines_and_writes_a_reliability_diagram(
+    tiny_model_dir: Path, tiny_config, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("sklearn")
+    png = tmp_path / "reliability.png"
+    argv = ["evaluate", str(tiny_config.dev_file), "--model", str(tiny_model_dir),
+            "--baseline", "--bow", "--train-file", str(tiny_config.train_file),
+            "--reliability", str(png)]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "cue-word baseline" in out and "bag-of-words baseline" in out
+    assert png.stat().st_size > 1000

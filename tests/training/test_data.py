@@ -90,3 +90,49 @@ def test_split_holds_out_whole_domains() -> None:
     assert {r["domain"] for r in split.dev} == {"b"}
     assert {r["domain"] for r in split.train} == {"a", "c"}
     assert len(split.dev) == 18
+
+
+def test_stats_measure_lengths_and_rules() -> None:
+    rows = [
+        row("one two three", rule="no-comment"),
+        row(" ".join(["word"] * 31), "claim", rule="no-comment"),
+        row("a b c d e", "denial", rule="unverified"),
+    ]
+    s = stats(rows)
+    assert s["median_words"] == 5 and s["over_30_words"] == round(1 / 3, 3)
+    assert s["by_rule"] == {"no-comment": 2, "unverified": 1}
+
+
+def test_unknown_rule_is_a_problem() -> None:
+    problems = validate_rows([row("The bridge opened.", rule="made-up-rule")], "t")
+    assert problems == ["t:1: unknown rule 'made-up-rule'"]
+
+
+def test_held_out_beats_must_not_be_in_train() -> None:
+    splits = {
+        "train": [{**row("A fire broke out.", story="a"), "domain": "health"}],
+        "dev_wire": [{**row("Exports fell sharply.", story="b"), "domain": "health"}],
+    }
+    assert validate_splits(splits) == []  # only checked when asked
+    assert validate_splits(splits, ("dev", "dev_wire")) == [
+        "beat health of dev_wire is also in train"
+    ]
+
+
+def test_build_takes_dev_wire_whole_and_drops_train_rows_that_repeat_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from training.data import build_splits, write_jsonl
+
+    sentence = "The port authority said on Monday that the new crane would arrive in May."
+    write_jsonl(tmp_path / "train.jsonl", [
+        {**row(sentence, story="t1"), "domain": "shipping"},
+        {**row("Rain flooded the lower town overnight.", story="t2"), "domain": "weather"},
+    ])  # fmt: skip
+    write_jsonl(tmp_path / "wire.jsonl", [
+        {**row(sentence.upper(), "claim", story="w1"), "domain": "ports"},
+    ])  # fmt: skip
+    splits = build_splits(
+        [tmp_path / "train.jsonl"], [], 0.0, 1, dev_wire_sources=[tmp_path / "wire.jsonl"]
+    )
+    assert [r["story"] for r in splits["dev_wire"]] == ["w1"]
+    assert [r["story"] for r in splits["train"]] == ["t2"]
+    assert "dev_wire" not in build_splits([tmp_path / "train.jsonl"], [], 0.0, 1)

@@ -47,3 +47,15 @@ def test_temperature_recovers_a_known_scale_and_lowers_ece() -> None:
 )
 def test_cue_word_baseline(text: str, label: str) -> None:
     assert cue_word_label(text) == label
+
+
+def test_reliability_bins_are_what_ece_sums() -> None:
+    from training.metrics import reliability_bins
+
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(4), size=200)
+    gold = rng.integers(0, 4, size=200)
+    bins = reliability_bins(probs, gold)
+    assert sum(share for share, _, _ in bins) == pytest.approx(1.0)
+    ece = sum(share * abs(acc - conf) for share, conf, acc in bins)
+    assert expected_calibration_error(probs, gold) == pytest.approx(ece, abs=1e-4)

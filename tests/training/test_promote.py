@@ -60,7 +60,7 @@ def candidates(tiny_model_dir: Path, tiny_config, tmp_path_factory) -> dict[str,
     root = tmp_path_factory.mktemp("candidates")
     run = train(dataclasses.replace(tiny_config, out=root / "bad-run", max_steps=1))
     # an untrained model's logits are nearly tied: int8 may flip them, which is not the point here
-    loose = {"challenge_file": None, "min_agreement": 0.0, "min_class_agreement": 0.0}
+    loose = {"eval_files": {}, "min_agreement": 0.0, "min_class_agreement": 0.0}
     bad = export(
         ExportConfig(run=run, out=root / "bad", name="tiny-model", version="0.0.2", **loose)
     )

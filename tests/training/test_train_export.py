@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import tiny
+
 pytest.importorskip("torch")
 
 
@@ -26,7 +28,9 @@ def test_export_writes_a_self_describing_directory(tiny_model_dir: Path) -> None
     assert parity["fp32_vs_torch_max_abs_logit_diff"] < 1e-3
     assert parity["int8_vs_fp32_label_agreement"] >= 0.99
     assert metrics["dev"]["temperature"] > 0 and "ece" in metrics["dev"]
-    assert "baseline_cue_word" in metrics
+    assert metrics["sets"] == ["dev"] and metrics["calibration"]["set"] == "dev"
+    assert set(metrics["baseline_cue_word"]) == set(metrics["baseline_bow"]) == {"dev"}
+    assert (tiny_model_dir / "reliability.png").stat().st_size > 1000
     tok = json.loads((tiny_model_dir / "tokenizer.json").read_text())
     assert tok["truncation"]["max_length"] == 32 and tok["padding"]["pad_id"] == 0
     assert "macro-F1" in (tiny_model_dir / "README.md").read_text()
@@ -36,7 +40,7 @@ def test_export_refuses_when_parity_fails(tiny_run: Path, tmp_path: Path) -> Non
     from training.export import ExportConfig, ParityError, export
 
     out = tmp_path / "never"
-    cfg = ExportConfig(run=tiny_run, out=out, challenge_file=None, max_abs_logit_diff=0.0)
+    cfg = ExportConfig(run=tiny_run, out=out, eval_files={}, max_abs_logit_diff=0.0)
     with pytest.raises(ParityError, match="fp32 vs torch"):
         export(cfg)
     assert not out.exists() and not out.with_name("never.staging").exists()
@@ -67,3 +71,23 @@ def test_config_rejects_unknown_keys() -> None:
     with pytest.raises(ValueError, match="unknown"):
         TrainConfig.from_dict({"epochs": 1, "learning_rat": 1e-4})
     assert TrainConfig.from_dict({"epochs": 2}).epochs == 2
+
+
+def test_export_reports_every_eval_set_and_calibrates_on_the_run_dev_set(
+    tiny_run: Path, tiny_config, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from training.export import ExportConfig, export
+
+    other = tmp_path / "other.jsonl"
+    other.write_text("".join(json.dumps(r) + "\n" for r in tiny.sentences(5, seed=7)))
+    cfg = ExportConfig(
+        run=tiny_run,
+        out=tmp_path / "model",
+        eval_files={"other": other, "missing": tmp_path / "absent.jsonl"},
+    )
+    metrics = json.loads((export(cfg) / "metrics.json").read_text())
+    assert metrics["sets"] == ["dev", "other"]  # calibration set first, absent files skipped
+    assert metrics["calibration"]["set"] == "dev"
+    assert metrics["other"]["temperature"] == metrics["calibration"]["temperature"]
+    assert metrics["parity"]["sentences"] == metrics["dev"]["n"] + metrics["other"]["n"]
+    assert (tmp_path / "model" / "confusion_other.png").is_file()

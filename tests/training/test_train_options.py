@@ -1,0 +1,53 @@
+"""Training options that shape what the model sees: wire oversampling and cue masking."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch")
+
+from training.train import EncoderCollator, mask_cue, training_rows
+
+
+def test_mask_cue_replaces_whole_words_in_any_case() -> None:
+    text = "Offers poured in; the offer, the park said, offers views. Offering nothing."
+    assert mask_cue(text, "offer") == (
+        "Offers poured in; the [MASK], the park said, offers views. Offering nothing."
+    )
+    assert mask_cue("The Results OFFER hope.", "offer") == "The Results [MASK] hope."
+
+
+def test_training_rows_repeat_only_wire_rows() -> None:
+    rows = [{"text": "a", "style": "wire"}, {"text": "b"}, {"text": "c", "style": None}]
+    assert [r["text"] for r in training_rows(rows, 3)] == ["a", "a", "a", "b", "c"]
+    assert training_rows(rows, 1) == rows
+
+
+class _Recorder:
+    """Stands in for the Encoder: records the texts a batch was built from."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __call__(self, texts):  # type: ignore[no-untyped-def]
+        from types import SimpleNamespace
+
+        import numpy as np
+
+        self.seen.extend(texts)
+        return SimpleNamespace(arrays={"input_ids": np.zeros((len(texts), 4), dtype=np.int64)})
+
+
+def test_collator_masks_cues_at_the_given_rate_and_never_without_a_cue() -> None:
+    encoder = _Recorder()
+    collator = EncoderCollator(encoder, cue_mask_prob=0.5, seed=1)  # type: ignore[arg-type]
+    hard = {"text": "The results offer hope.", "label": 0, "cue": "offer"}
+    plain = {"text": "The union offered a deal.", "label": 3, "cue": ""}
+    for _ in range(200):
+        collator([hard, plain])
+    masked = encoder.seen[0::2].count("The results [MASK] hope.")
+    assert 70 <= masked <= 130
+    assert set(encoder.seen[1::2]) == {"The union offered a deal."}
+    off = _Recorder()
+    EncoderCollator(off)([hard])  # type: ignore[arg-type]
+    assert off.seen == ["The results offer hope."]
