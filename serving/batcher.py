@@ -6,6 +6,13 @@ texts by length, so the batch carries little padding. When the previous batch
 was a single request (a quiet server) it does not wait for company, so a lone
 caller pays no batching delay; under load it waits up to `max_wait_ms` to fill
 the batch.
+
+The batcher owns the predictor it runs. `swap` hands it a new one and returns
+the old one once no batch uses it any more: batches already running finish on
+the model they started with, and after that nothing in here refers to it, so a
+reload frees the old model instead of keeping every one ever loaded. Results
+carry the name of the model that computed them, which after a swap may not be
+the one now being served.
 """
 
 from __future__ import annotations
@@ -15,24 +22,35 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from serving.predictor import Predictor
 from serving.schemas import Prediction
 
-__all__ = ["MicroBatcher"]
+__all__ = ["MicroBatcher", "Scored"]
 
 _Item = tuple[Sequence[str], asyncio.Future]
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Predictions for one request's texts, in order, and the model that made them."""
+
+    model: str
+    predictions: list[Prediction]
 
 
 class MicroBatcher:
     def __init__(
         self,
-        get_predictor: Callable[[], Predictor],
+        predictor: Predictor,
         max_batch: int = 64,
         max_wait_ms: float = 2.0,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
-        self.get_predictor = get_predictor
+        self._predictor = predictor
+        self._running: Predictor | None = None  # the predictor of the batch in flight
+        self._finished = asyncio.Condition()
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000
         self.on_batch = on_batch
@@ -54,7 +72,19 @@ class MicroBatcher:
                 await self._task
         self._executor.shutdown(wait=True)
 
-    async def predict(self, texts: Sequence[str]) -> list[Prediction]:
+    @property
+    def model(self) -> str:
+        """The name of the model that new requests go to."""
+        return self._predictor.name
+
+    async def swap(self, predictor: Predictor) -> Predictor:
+        """Run `predictor` from the next batch on; return the old one once no batch uses it."""
+        old, self._predictor = self._predictor, predictor
+        async with self._finished:
+            await self._finished.wait_for(lambda: self._running is not old)
+        return old
+
+    async def predict(self, texts: Sequence[str]) -> Scored:
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         await self._queue.put((texts, future))
         return await future
@@ -80,22 +110,30 @@ class MicroBatcher:
         return items
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
-            items = await self._collect()
-            texts = [t for batch, _ in items for t in batch]
-            predictor = self.get_predictor()  # read per batch: a reload swaps it between batches
-            try:
-                predictions = await loop.run_in_executor(self._executor, predictor.predict, texts)
-            except Exception as exc:
-                for _, future in items:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            if self.on_batch:
-                self.on_batch(len(texts))
-            start = 0
-            for batch, future in items:
+            await self._run_batch(await self._collect())
+
+    async def _run_batch(self, items: list[_Item]) -> None:
+        """One model call; its references to the predictor end when it returns."""
+        texts = [t for batch, _ in items for t in batch]
+        predictor = self._running = self._predictor  # read per batch: swap changes it between
+        try:
+            predictions = await asyncio.get_running_loop().run_in_executor(
+                self._executor, predictor.predict, texts
+            )
+        except Exception as exc:
+            for _, future in items:
                 if not future.done():
-                    future.set_result(predictions[start : start + len(batch)])
-                start += len(batch)
+                    future.set_exception(exc)
+            return
+        finally:
+            async with self._finished:
+                self._running = None
+                self._finished.notify_all()
+        if self.on_batch:
+            self.on_batch(len(texts))
+        start = 0
+        for batch, future in items:
+            if not future.done():
+                future.set_result(Scored(predictor.name, predictions[start : start + len(batch)]))
+            start += len(batch)

@@ -13,7 +13,7 @@ import uuid
 
 from serving.observability import ApiMetrics
 
-__all__ = ["BodyLimit", "Observe"]
+__all__ = ["BodyLimit", "Observe", "send_json"]
 
 _ROUTES = frozenset(
     {
@@ -36,7 +36,10 @@ class _TooLarge(Exception):
     pass
 
 
-async def _send_json(send, status: int, detail: str) -> None:  # type: ignore[no-untyped-def]
+async def send_json(  # type: ignore[no-untyped-def]
+    send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """Answer `{"detail": ...}` with `status` from middleware, before the app runs."""
     body = json.dumps({"detail": detail}).encode()
     await send(
         {
@@ -45,6 +48,7 @@ async def _send_json(send, status: int, detail: str) -> None:  # type: ignore[no
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", b"%d" % len(body)),
+                *(headers or []),
             ],
         }
     )
@@ -65,7 +69,7 @@ class BodyLimit:
         message = f"request body over max_body_bytes={self.limit}"
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await _send_json(send, 413, message)
+            await send_json(send, 413, message)
             return
         received = 0
         started = False
@@ -88,7 +92,7 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _send_json(send, 413, message)
+                await send_json(send, 413, message)
 
 
 class Observe:

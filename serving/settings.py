@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from serving.artefact import Precision
 from serving.registry import current_model_dir
 
-__all__ = ["DEFAULT_MODEL_NAME", "Settings", "default_model_dir"]
+__all__ = ["DEFAULT_MODEL_NAME", "PAGES", "Settings", "default_model_dir"]
 
 DEFAULT_MODEL_NAME = "claimtype-minilm"
+
+#: pages that `public_pages` may open to callers without a key; none of them holds data
+PAGES = ("viewer", "docs", "openapi")
 
 
 def default_model_dir() -> Path:
@@ -62,6 +65,32 @@ class Settings(BaseSettings):
     admin_keys: str = Field(default="", description="comma-separated keys for /v1/admin/*")
     auth_health: bool = Field(default=False, description="require a key for /healthz, /readyz")
     auth_metrics: bool = Field(default=False, description="require a key for /metrics")
+    public_pages: str = Field(
+        default="viewer,docs,openapi",
+        description="comma-separated pages open without a key when keys are on: viewer (/ and "
+        "/static), docs (/docs, /redoc), openapi (/openapi.json); empty: every page needs one",
+    )
+    idle_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="seconds a connection may stay open with no request in progress, "
+        "before its first request or between keep-alive requests",
+    )
+    request_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="seconds to receive a whole request, headers and body, from its first byte",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="open connections; one more is answered 503 and closed at once",
+    )
+    graceful_timeout: float = Field(
+        default=30.0,
+        ge=0,
+        description="seconds SIGTERM waits for requests in flight before cancelling them",
+    )
     log_json: bool = Field(default=True, description="one JSON object per log line")
     viewer: bool = Field(default=True, description="serve the article viewer page at /")
     feedback_db: Path = Field(
@@ -69,13 +98,31 @@ class Settings(BaseSettings):
         description="SQLite file for users' corrections; created on the first one",
     )
 
+    @field_validator("public_pages")
+    @classmethod
+    def _known_pages(cls, value: str) -> str:
+        pages = [p.strip() for p in value.split(",") if p.strip()]
+        unknown = sorted(set(pages) - set(PAGES))
+        if unknown:
+            raise ValueError(f"unknown pages {unknown}; choose from {', '.join(PAGES)}")
+        if "docs" in pages and "openapi" not in pages:
+            raise ValueError("docs needs openapi: the docs page loads /openapi.json without a key")
+        return ",".join(pages)
+
+    def named_model(self) -> Path | None:
+        """The model directory named by a flag or CLAIMTYPE_MODEL; None: the default."""
+        return self.model if "model" in self.model_fields_set else None
+
     def model_path(self) -> Path:
         """The model to load now: the one named, or the default looked up afresh.
 
         Looking the default up again on every (re)load is what lets a running
         server pick up `claimtype promote` or `rollback` on SIGHUP.
         """
-        return self.model if "model" in self.model_fields_set else default_model_dir()
+        return self.named_model() or default_model_dir()
+
+    def pages(self) -> frozenset[str]:
+        return frozenset(p for p in self.public_pages.split(",") if p)
 
     def keys(self) -> list[str]:
         """API keys from CLAIMTYPE_API_KEYS and the key file; empty means auth is off."""
