@@ -22,15 +22,15 @@ __all__ = ["main"]
 
 TRAIN_EXTRA = "this command needs the training extra: pip install '.[train]'"
 
+#: `serve` flags named like their settings (--idle-timeout is CLAIMTYPE_IDLE_TIMEOUT)
+SERVER_LIMITS = ("idle_timeout", "request_timeout", "max_connections", "graceful_timeout")
+
 
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from serving.settings import Settings
 
-    overrides = {
-        k: v
-        for k in ("model", "precision", "threads", "host", "port", "batch_size")
-        if (v := getattr(args, k, None)) is not None
-    }
+    names = ("model", "precision", "threads", "host", "port", "batch_size", *SERVER_LIMITS)
+    overrides = {k: v for k in names if (v := getattr(args, k, None)) is not None}
     return Settings(**overrides)
 
 
@@ -124,15 +124,13 @@ def cmd_bench_score(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from serving.api import create_app, load_predictor
+    from serving.server import serve
 
     settings = _settings(args)
     # load (and verify) the model before uvicorn starts: a bad directory is one clear
     # line and exit status 3, and the lifespan does not load it a second time
-    app = create_app(settings, load_predictor(settings))
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    serve(settings, create_app(settings, load_predictor(settings)))
     return 0
 
 
@@ -515,6 +513,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("serve", cmd_serve, "run the REST API")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    for flag, meaning in (
+        ("--idle-timeout", "seconds a connection may wait for its next request"),
+        ("--request-timeout", "seconds to receive a request's headers and body"),
+        ("--max-connections", "open connections; one more is answered 503"),
+        ("--graceful-timeout", "seconds SIGTERM waits for requests in flight"),
+    ):
+        kind = int if flag == "--max-connections" else float
+        p.add_argument(
+            flag, type=kind, help=f"{meaning} (CLAIMTYPE_{flag[2:].upper().replace('-', '_')})"
+        )
     _model_flags(p)
 
     p = add("evaluate", cmd_evaluate, "accuracy, macro-F1, per-label figures on labelled JSONL")

@@ -1,4 +1,4 @@
-"""ASGI middleware: body-size limit, request ids, latency metrics and JSON access logs.
+"""ASGI middleware: body-size limit, request ids, latency metrics and the access log.
 
 Written as plain ASGI rather than BaseHTTPMiddleware: it adds no extra task per
 request, which matters when a whole request takes a few milliseconds.
@@ -13,7 +13,11 @@ import uuid
 
 from serving.observability import ApiMetrics
 
-__all__ = ["BodyLimit", "Observe", "send_json"]
+__all__ = ["TIMED_OUT", "BodyLimit", "Observe", "send_json"]
+
+#: scope key set by the connection (serving/connections.py) when a request's body did not
+#: arrive in time: it has answered 408 itself, and the app only saw a disconnect
+TIMED_OUT = "claimtype.timed_out"
 
 _ROUTES = frozenset(
     {
@@ -96,7 +100,11 @@ class BodyLimit:
 
 
 class Observe:
-    """Request id (echoed as X-Request-ID), latency and status metrics, one log line."""
+    """Request id (echoed as X-Request-ID), latency and status metrics, one log line.
+
+    The log line is the access log: the server's own is turned off (serving/server.py),
+    so each request is logged once, with the fields an access log has.
+    """
 
     def __init__(self, app, metrics: ApiMetrics, logger: logging.Logger) -> None:  # type: ignore[no-untyped-def]
         self.app = app
@@ -108,32 +116,44 @@ class Observe:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"")
+        headers = dict(scope["headers"])
+        incoming = headers.get(b"x-request-id", b"")
         request_id = incoming.decode("latin-1")[:64] if incoming else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
+        sent = 0
 
         async def send_with_id(msg) -> None:  # type: ignore[no-untyped-def]
-            nonlocal status
+            nonlocal status, sent
             if msg["type"] == "http.response.start":
                 status = msg["status"]
                 msg.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            elif msg["type"] == "http.response.body":
+                sent += len(msg.get("body", b""))
             await send(msg)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - start
+            if scope.get(TIMED_OUT):  # the connection answered; what the app sent went nowhere
+                status, sent = 408, 0
             route = scope["path"] if scope["path"] in _ROUTES else "other"
             self.metrics.requests.labels(route=route, status=str(status)).inc()
             self.metrics.latency.labels(route=route).observe(elapsed)
+            client = scope.get("client")
+            agent = headers.get(b"user-agent", b"")
             self.logger.info(
-                "request",
+                f"{scope['method']} {scope['path']} {status}",
                 extra={
                     "request_id": request_id,
+                    "client": f"{client[0]}:{client[1]}" if client else None,
                     "method": scope["method"],
                     "path": scope["path"],
+                    "http_version": scope.get("http_version"),
                     "status": status,
+                    "bytes": sent,
                     "ms": round(elapsed * 1000, 2),
+                    "user_agent": agent.decode("latin-1")[:200],
                 },
             )

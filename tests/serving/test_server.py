@@ -1,0 +1,238 @@
+"""`claimtype serve` as a process: connection limits, keys on the wire, signals, exit status, logs.
+
+Each test talks to a real server over loopback sockets. Deadlines here are generous
+bounds on whether something happens at all, not speed targets.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+WAIT = 15.0  # seconds: far above every limit the servers below are given
+LIMITS = ["--idle-timeout", "0.5", "--request-timeout", "1", "--max-connections", "8"]
+
+
+class Running:
+    def __init__(self, proc: subprocess.Popen, port: int) -> None:
+        self.proc = proc
+        self.port = port
+
+    def connect(self) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=WAIT)
+        return sock
+
+    def request(
+        self, method: str, path: str, body: object = None, headers: dict | None = None
+    ) -> tuple[int, dict]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=WAIT)
+        data = json.dumps(body) if body is not None else None
+        conn.request(method, path, data, {"Content-Type": "application/json", **(headers or {})})
+        response = conn.getresponse()
+        payload = response.read()
+        conn.close()
+        return response.status, json.loads(payload) if payload else {}
+
+    def stop(self) -> tuple[int, str, str]:
+        """SIGTERM, then the exit status, standard output and standard error."""
+        self.proc.send_signal(signal.SIGTERM)
+        out, err = self.proc.communicate(timeout=WAIT)
+        return self.proc.returncode, out, err
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(model: Path, *flags: str, **env: str) -> Running:
+    port = free_port()
+    cmd = [sys.executable, "-m", "serving.cli", "serve", "--model", str(model), "--port", str(port)]
+    proc = subprocess.Popen(
+        [*cmd, *flags],
+        cwd=ROOT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    server = Running(proc, port)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}: {proc.stderr.read()}")
+        try:
+            if server.request("GET", "/healthz")[0] == 200:
+                return server
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise TimeoutError("the server did not start")
+
+
+def closed_by_server(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (raises if it never does)."""
+    sock.settimeout(WAIT)
+    received = b""
+    while chunk := sock.recv(4096):
+        received += chunk
+    return received
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model_dir: Path) -> Iterator[Running]:
+    running = start(tiny_model_dir, *LIMITS, CLAIMTYPE_API_KEYS="k1")
+    yield running
+    running.stop()
+
+
+def test_an_idle_connection_is_closed(server: Running) -> None:
+    with server.connect() as sock:
+        assert closed_by_server(sock) == b""
+
+
+def test_a_connection_that_goes_quiet_after_a_request_is_closed(server: Running) -> None:
+    with server.connect() as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert closed_by_server(sock).startswith(b"HTTP/1.1 200")
+
+
+def test_headers_sent_too_slowly_get_408(server: Running) -> None:
+    with server.connect() as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        for _ in range(3):  # a byte now and then: each resets an idle timer, not the deadline
+            time.sleep(0.3)
+            sock.sendall(b"X")
+        assert closed_by_server(sock).startswith(b"HTTP/1.1 408")
+
+
+def test_a_body_sent_too_slowly_gets_408(server: Running) -> None:
+    head = b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nX-API-Key: k1\r\nContent-Length: 40\r\n\r\n"
+    with server.connect() as sock:
+        sock.sendall(head + b'{"texts": ')
+        answer = closed_by_server(sock)
+    assert answer.startswith(b"HTTP/1.1 408")
+    assert b"request_timeout" in answer
+
+
+def test_a_body_trickling_after_an_early_answer_is_cut_off(server: Running) -> None:
+    head = b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"
+    with server.connect() as sock:
+        sock.sendall(head + b"{")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 401")  # no key: answered at once
+        deadline = time.monotonic() + WAIT
+        with pytest.raises(OSError):  # the server hangs up on the rest of the body
+            while time.monotonic() < deadline:
+                time.sleep(0.2)
+                sock.sendall(b" ")
+                if sock.recv(1, socket.MSG_DONTWAIT | socket.MSG_PEEK) == b"":
+                    raise ConnectionResetError("closed by the server")
+
+
+def test_connections_over_the_cap_get_503_and_the_others_carry_on(server: Running) -> None:
+    socks = [server.connect() for _ in range(8)]
+    try:
+        extra = server.connect()
+        answer = closed_by_server(extra)
+        assert answer.startswith(b"HTTP/1.1 503")
+        assert b"retry-after: 1" in answer and b"max_connections=8" in answer
+        socks[0].sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert socks[0].recv(4096).startswith(b"HTTP/1.1 200")
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def test_a_request_is_served_while_idle_connections_are_open(server: Running) -> None:
+    socks = [server.connect() for _ in range(6)]
+    try:
+        status, body = server.request(
+            "POST", "/v1/classify", {"texts": ["the union said"]}, {"X-API-Key": "k1"}
+        )
+        assert status == 200 and body["results"][0]["label"]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [
+        (b"Bearer k1", 200),
+        (b"Bearer k1 ", 200),  # a trailing space is HTTP whitespace: the parser drops it
+        (b"Bearer  k1", 401),
+        (b"Bearer k1\xa0", 401),
+        (b"Bearer \xa0k1", 401),
+    ],
+)
+def test_keys_on_the_wire(server: Running, value: bytes, status: int) -> None:
+    body = b'{"texts": ["the union said"]}'
+    head = (
+        b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\nAuthorization: %s\r\n\r\n"
+        % (len(body), value)
+    )
+    with server.connect() as sock:
+        sock.sendall(head + body)
+        assert closed_by_server(sock).startswith(b"HTTP/1.1 %d" % status)
+
+
+def versioned_copy(model_dir: Path, to: Path, version: str) -> Path:
+    shutil.copytree(model_dir, to)
+    return set_version(to, version)
+
+
+def set_version(model_dir: Path, version: str) -> Path:
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    manifest["version"] = version
+    (model_dir / "manifest.json").write_text(json.dumps(manifest))
+    return model_dir
+
+
+def test_sighup_sigterm_and_one_json_line_per_request(tiny_model_dir: Path, tmp_path: Path) -> None:
+    other = versioned_copy(tiny_model_dir, tmp_path / "other", "9.9.9")
+    running = start(tiny_model_dir, *LIMITS, CLAIMTYPE_ADMIN_KEYS="root")
+    ids = []
+    try:
+        for method, path, body, headers in [
+            ("POST", "/v1/classify", {"texts": ["the union said"]}, {}),
+            ("POST", "/v1/classify", {"texts": []}, {}),
+            ("GET", "/nowhere", None, {}),
+            ("POST", "/v1/admin/reload", {"model": str(other)}, {"Authorization": "Bearer root"}),
+            ("POST", "/v1/admin/reload", {}, {}),
+        ]:
+            ids.append(f"req-{len(ids)}")
+            running.request(method, path, body, {**headers, "X-Request-ID": ids[-1]})
+        set_version(other, "9.9.10")  # tells a reload of `other` from one of --model's
+        running.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + WAIT
+        while (version := running.request("GET", "/v1/model")[1]["version"]) == "9.9.9":
+            assert time.monotonic() < deadline, "SIGHUP did not reload"
+            time.sleep(0.1)
+        assert version == "9.9.10"  # the directory being served, not --model's
+    finally:
+        status, out, err = running.stop()
+    assert status == 0
+    assert out == ""
+    lines = [json.loads(line) for line in err.splitlines()]  # every line is one JSON object
+    per_request = {i: [x for x in lines if x.get("request_id") == i] for i in ids}
+    assert all(len(found) == 1 for found in per_request.values()), per_request
+    first = per_request["req-0"][0]
+    assert {"client", "method", "path", "status", "ms", "bytes", "http_version"} <= first.keys()
+    assert [x["status"] for i in ids for x in per_request[i]] == [200, 422, 404, 200, 401]
+    reloads = [x for x in lines if x.get("event") == "reload"]
+    assert [x["model"] for x in reloads] == ["tiny-model@9.9.9", "tiny-model@9.9.10"]
+    assert not [x for x in lines if x["logger"] == "uvicorn.access"]
