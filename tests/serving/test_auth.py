@@ -4,7 +4,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from serving.api import create_app
-from serving.auth import presented_key
 from serving.settings import Settings
 from tests.fakes import FakePredictor
 
@@ -82,6 +81,8 @@ def test_a_bearer_token_wins_over_x_api_key(client: TestClient) -> None:
 
 
 def test_presented_key_takes_the_first_header_of_each_kind() -> None:
+    from serving.auth import presented_key
+
     headers = [(b"x-api-key", b"a"), (b"authorization", b"Bearer  b"), (b"x-api-key", b"c")]
     assert presented_key(headers) == b" b"
     assert presented_key([(b"x-api-key", b"a"), (b"x-api-key", b"c")]) == b"a"

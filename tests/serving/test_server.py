@@ -202,37 +202,43 @@ def set_version(model_dir: Path, version: str) -> Path:
     return model_dir
 
 
-def test_sighup_sigterm_and_one_json_line_per_request(tiny_model_dir: Path, tmp_path: Path) -> None:
+def test_sighup_reloads_the_directory_being_served(tiny_model_dir: Path, tmp_path: Path) -> None:
     other = versioned_copy(tiny_model_dir, tmp_path / "other", "9.9.9")
     running = start(tiny_model_dir, *LIMITS, CLAIMTYPE_ADMIN_KEYS="root")
-    ids = []
     try:
-        for method, path, body, headers in [
-            ("POST", "/v1/classify", {"texts": ["the union said"]}, {}),
-            ("POST", "/v1/classify", {"texts": []}, {}),
-            ("GET", "/nowhere", None, {}),
-            ("POST", "/v1/admin/reload", {"model": str(other)}, {"Authorization": "Bearer root"}),
-            ("POST", "/v1/admin/reload", {}, {}),
-        ]:
-            ids.append(f"req-{len(ids)}")
-            running.request(method, path, body, {**headers, "X-Request-ID": ids[-1]})
+        admin = {"Authorization": "Bearer root"}
+        assert running.request("POST", "/v1/admin/reload", {"model": str(other)}, admin)[0] == 200
         set_version(other, "9.9.10")  # tells a reload of `other` from one of --model's
         running.proc.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + WAIT
         while (version := running.request("GET", "/v1/model")[1]["version"]) == "9.9.9":
             assert time.monotonic() < deadline, "SIGHUP did not reload"
             time.sleep(0.1)
-        assert version == "9.9.10"  # the directory being served, not --model's
+        assert version == "9.9.10"  # not --model's 0.0.1
+    finally:
+        running.stop()
+
+
+def test_sigterm_exits_0_with_one_json_line_per_request(tiny_model_dir: Path) -> None:
+    running = start(tiny_model_dir, *LIMITS, CLAIMTYPE_API_KEYS="k1")
+    requests = [
+        ("POST", "/v1/classify", {"texts": ["the union said"]}, {"X-API-Key": "k1"}, 200),
+        ("POST", "/v1/classify", {"texts": []}, {"X-API-Key": "k1"}, 422),
+        ("POST", "/v1/classify", {"texts": ["x"]}, {}, 401),
+        ("GET", "/nowhere", None, {"X-API-Key": "k1"}, 404),
+        ("GET", "/healthz", None, {}, 200),
+    ]
+    try:
+        for i, (method, path, body, headers, _) in enumerate(requests):
+            running.request(method, path, body, {**headers, "X-Request-ID": f"req-{i}"})
     finally:
         status, out, err = running.stop()
     assert status == 0
     assert out == ""
     lines = [json.loads(line) for line in err.splitlines()]  # every line is one JSON object
-    per_request = {i: [x for x in lines if x.get("request_id") == i] for i in ids}
-    assert all(len(found) == 1 for found in per_request.values()), per_request
-    first = per_request["req-0"][0]
-    assert {"client", "method", "path", "status", "ms", "bytes", "http_version"} <= first.keys()
-    assert [x["status"] for i in ids for x in per_request[i]] == [200, 422, 404, 200, 401]
-    reloads = [x for x in lines if x.get("event") == "reload"]
-    assert [x["model"] for x in reloads] == ["tiny-model@9.9.9", "tiny-model@9.9.10"]
+    for i, (method, path, *_, expected) in enumerate(requests):
+        (line,) = [x for x in lines if x.get("request_id") == f"req-{i}"]
+        assert (line["method"], line["path"], line["status"]) == (method, path, expected)
+        assert {"client", "http_version", "bytes", "ms", "user_agent"} <= line.keys()
     assert not [x for x in lines if x["logger"] == "uvicorn.access"]
+    assert len([x for x in lines if "status" in x]) == len(requests) + 1  # + start's /healthz
