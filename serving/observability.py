@@ -19,10 +19,13 @@ __all__ = ["ApiMetrics", "JsonFormatter", "configure_logging", "server_log_confi
 
 LOGGER = "claimtype"
 
-#: attributes every LogRecord has; anything else on a record came from `extra=`
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
-#: uvicorn's coloured copy of its message, for terminals
-_DROPPED = frozenset({"color_message"})
+#: attributes every LogRecord has (anything else on a record came from `extra=`), and
+#: uvicorn's coloured copy of its message, which is for terminals
+_NOT_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class ApiMetrics:
@@ -66,7 +69,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        entry.update((k, v) for k, v in record.__dict__.items() if k not in _STANDARD | _DROPPED)
+        entry.update((k, v) for k, v in record.__dict__.items() if k not in _NOT_FIELDS)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)

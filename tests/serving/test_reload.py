@@ -1,7 +1,6 @@
 """Reloads: the old model is freed, and a reload without a directory keeps what is served."""
 
 import concurrent.futures
-import json
 import shutil
 import threading
 import weakref
@@ -14,16 +13,9 @@ import serving.predictor
 import serving.reloading
 from serving.api import create_app, load_predictor
 from serving.settings import Settings
+from tests.tiny import versioned_copy
 
 ADMIN = {"Authorization": "Bearer root"}
-
-
-def versioned_copy(model_dir: Path, to: Path, version: str) -> Path:
-    shutil.copytree(model_dir, to)
-    manifest = json.loads((to / "manifest.json").read_text())
-    manifest["version"] = version
-    (to / "manifest.json").write_text(json.dumps(manifest))
-    return to
 
 
 def served_version(c: TestClient) -> str:

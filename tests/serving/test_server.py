@@ -9,7 +9,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.tiny import set_version, versioned_copy
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 15.0  # seconds: far above every limit the servers below are given
@@ -188,18 +189,6 @@ def test_keys_on_the_wire(server: Running, value: bytes, status: int) -> None:
     with server.connect() as sock:
         sock.sendall(head + body)
         assert closed_by_server(sock).startswith(b"HTTP/1.1 %d" % status)
-
-
-def versioned_copy(model_dir: Path, to: Path, version: str) -> Path:
-    shutil.copytree(model_dir, to)
-    return set_version(to, version)
-
-
-def set_version(model_dir: Path, version: str) -> Path:
-    manifest = json.loads((model_dir / "manifest.json").read_text())
-    manifest["version"] = version
-    (model_dir / "manifest.json").write_text(json.dumps(manifest))
-    return model_dir
 
 
 def test_sighup_reloads_the_directory_being_served(tiny_model_dir: Path, tmp_path: Path) -> None:
