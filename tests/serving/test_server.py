@@ -231,3 +231,24 @@ def test_sigterm_exits_0_with_one_json_line_per_request(tiny_model_dir: Path) ->
         assert {"client", "http_version", "bytes", "ms", "user_agent"} <= line.keys()
     assert not [x for x in lines if x["logger"] == "uvicorn.access"]
     assert len([x for x in lines if "status" in x]) == len(requests) + 1  # + start's /healthz
+
+
+@pytest.mark.parametrize(
+    ("soft", "hard", "raised_to", "warns"),
+    [(1024, 4096, 1064, False), (1024, 1024, 1024, True), (65536, 65536, None, False)],
+)
+def test_the_open_files_limit_is_raised_to_fit_the_cap(
+    monkeypatch: pytest.MonkeyPatch, soft: int, hard: int, raised_to: int | None, warns: bool
+) -> None:
+    import resource
+    from unittest import mock
+
+    from serving import server
+
+    calls = []
+    monkeypatch.setattr(resource, "getrlimit", lambda _: (soft, hard))
+    monkeypatch.setattr(resource, "setrlimit", lambda _, limits: calls.append(limits))
+    monkeypatch.setattr(server, "logger", mock.Mock())
+    server._room_for_connections(1000)
+    assert calls == ([] if raised_to is None else [(raised_to, hard)])
+    assert server.logger.warning.called == warns
