@@ -2,9 +2,9 @@
 
 Nothing counts until it is checked numerically: the fp32 graph must match the
 PyTorch model on every evaluation set's sentences (max |delta logit|), and the
-int8 graph must agree with the fp32 one on their labels overall and for every
-class (dynamic int8 has silently wrecked MiniLM classifiers elsewhere; a logit
-tolerance alone would not see it).
+int8 graph must agree with the fp32 one on dev and challenge labels overall and
+for every class (dynamic int8 has silently wrecked MiniLM classifiers elsewhere;
+a logit tolerance alone would not see it); agreement on the other sets is reported.
 The directory is assembled next to its destination and moved into place only
 when every check passed.
 """
@@ -57,6 +57,8 @@ class ExportConfig:
     calibration_file: Path | None = None
     #: the sets reported in metrics.json and the model card; absent files are skipped
     eval_files: dict[str, Path] = field(default_factory=lambda: dict(EVAL_SETS))
+    #: sets whose int8-vs-fp32 label agreement is gated (all sets are reported)
+    gate_sets: tuple[str, ...] = ("dev", "challenge")
     max_abs_logit_diff: float = 1e-3
     min_agreement: float = 0.99
     min_class_agreement: float = 0.97
@@ -186,28 +188,52 @@ def _eval_sets(cfg: ExportConfig, train_cfg: TrainConfig) -> tuple[str, dict[str
 
 
 def _parity(
-    cfg: ExportConfig, torch_logits: np.ndarray, fp32: np.ndarray, int8: np.ndarray
+    cfg: ExportConfig,
+    torch_logits: np.ndarray,
+    fp32: dict[str, np.ndarray],
+    int8: dict[str, np.ndarray],
 ) -> dict:
-    """The export gates' figures; raises ParityError listing every gate that failed."""
-    max_diff = float(np.abs(fp32 - torch_logits).max())
-    agreement, per_class = _agreement(fp32, int8)
+    """The export gates' figures; raises ParityError listing every gate that failed.
+
+    fp32 must match PyTorch on every set. int8 agreement is reported for every set
+    and gated on cfg.gate_sets (the calibration set when none of them is there):
+    dynamic int8 flips a few near-tie sentences, and how many depends on how many
+    near ties a set holds, so the gate is held on fixed sets, not on whatever else
+    is reported beside them.
+    """
+    all_fp32 = np.concatenate(list(fp32.values()))
+    max_diff = float(np.abs(all_fp32 - torch_logits).max())
+    by_set = {}
+    for name in fp32:
+        agreement, per_class = _agreement(fp32[name], int8[name])
+        by_set[name] = {"agreement": agreement, "by_class": per_class}
+    gated = [n for n in cfg.gate_sets if n in fp32] or [next(iter(fp32))]
+    overall, overall_class = _agreement(
+        np.concatenate([fp32[n] for n in gated]), np.concatenate([int8[n] for n in gated])
+    )
     failures = []
     if max_diff >= cfg.max_abs_logit_diff:
         failures.append(
             f"fp32 vs torch max |delta logit| {max_diff:.2e} >= {cfg.max_abs_logit_diff}"
         )
-    if agreement < cfg.min_agreement:
-        failures.append(f"int8 vs fp32 agreement {agreement} < {cfg.min_agreement}")
-    low = {k: v for k, v in per_class.items() if v < cfg.min_class_agreement}
-    if low:
-        failures.append(f"int8 vs fp32 per-class agreement below {cfg.min_class_agreement}: {low}")
+    for name in gated:
+        agreement, per_class = by_set[name]["agreement"], by_set[name]["by_class"]
+        if agreement < cfg.min_agreement:
+            failures.append(f"{name}: int8 vs fp32 agreement {agreement} < {cfg.min_agreement}")
+        low = {k: v for k, v in per_class.items() if v < cfg.min_class_agreement}
+        if low:
+            failures.append(
+                f"{name}: int8 vs fp32 per-class agreement below {cfg.min_class_agreement}: {low}"
+            )
     if failures:
         raise ParityError("; ".join(failures))
     return {
-        "sentences": len(fp32),
+        "sentences": len(all_fp32),
         "fp32_vs_torch_max_abs_logit_diff": max_diff,
-        "int8_vs_fp32_label_agreement": agreement,
-        "int8_vs_fp32_agreement_by_class": per_class,
+        "gate_sets": gated,
+        "int8_vs_fp32_label_agreement": overall,
+        "int8_vs_fp32_agreement_by_class": overall_class,
+        "int8_vs_fp32_by_set": by_set,
     }
 
 
@@ -248,15 +274,14 @@ def export(cfg: ExportConfig) -> Path:
 
     fp32_logits, _ = OnnxPredictor(load_model_dir(staging, "fp32")).logits(texts)
     int8_logits, _ = OnnxPredictor(load_model_dir(staging, "int8")).logits(texts)
-    try:
-        parity = _parity(cfg, _torch_logits(model, encoder, texts), fp32_logits, int8_logits)
-    except ParityError:
-        shutil.rmtree(staging)
-        raise
-
     bounds = np.cumsum([0] + [len(rows) for rows in sets.values()])
     int8_by_set = dict(zip(sets, np.split(int8_logits, bounds[1:-1]), strict=True))
     fp32_by_set = dict(zip(sets, np.split(fp32_logits, bounds[1:-1]), strict=True))
+    try:
+        parity = _parity(cfg, _torch_logits(model, encoder, texts), fp32_by_set, int8_by_set)
+    except ParityError:
+        shutil.rmtree(staging)
+        raise
     gold = {name: [LABELS.index(r["label"]) for r in rows] for name, rows in sets.items()}
     temperature = fit_temperature(int8_by_set[calibration], gold[calibration])
     evaluations = {n: evaluate_logits(int8_by_set[n], sets[n], temperature) for n in sets}

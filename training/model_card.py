@@ -32,6 +32,10 @@ def _results_table(name: str, metrics: dict) -> str:
     return "\n".join(rows)
 
 
+def _agreement_by_set(parity: dict) -> str:
+    return ", ".join(f"{n} {v['agreement']:.4f}" for n, v in parity["int8_vs_fp32_by_set"].items())
+
+
 def _calibration(metrics: dict) -> str:
     fitted = metrics["calibration"]
     per_set = "; ".join(
@@ -47,6 +51,7 @@ def _calibration(metrics: dict) -> str:
 
 def write_model_card(path: Path, name: str, version: str, metrics: dict, cfg: TrainConfig) -> None:
     parity = metrics["parity"]
+    directory = path.parent.name.removesuffix(".staging")  # export writes the card before the move
     labels = "\n".join(f"- `{k}`: {DEFINITIONS[k]}" for k in LABELS)
     text = f"""---
 language: en
@@ -82,13 +87,14 @@ logistic regression fitted on the same training data.
 
 Export parity on {parity["sentences"]} sentences of these sets: fp32 ONNX vs PyTorch max
 |Δlogit| {parity["fp32_vs_torch_max_abs_logit_diff"]:.1e}; int8 vs fp32 label agreement
-{parity["int8_vs_fp32_label_agreement"]:.4f} (per class:
-{", ".join(f"{k} {v:.3f}" for k, v in parity["int8_vs_fp32_agreement_by_class"].items())}).
+{parity["int8_vs_fp32_label_agreement"]:.4f} on {" + ".join(parity["gate_sets"])} (per class:
+{", ".join(f"{k} {v:.3f}" for k, v in parity["int8_vs_fp32_agreement_by_class"].items())});
+by set: {_agreement_by_set(parity)}.
 
 ## Use
 
 ```bash
-claimtype predict --model {path.parent} "The ministry dismissed the report as fabricated."
+claimtype predict --model models/{directory} "The ministry dismissed the report as fabricated."
 ```
 
 The directory also loads in ONNX Runtime directly (inputs `input_ids`,

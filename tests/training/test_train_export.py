@@ -90,4 +90,27 @@ def test_export_reports_every_eval_set_and_calibrates_on_the_run_dev_set(
     assert metrics["calibration"]["set"] == "dev"
     assert metrics["other"]["temperature"] == metrics["calibration"]["temperature"]
     assert metrics["parity"]["sentences"] == metrics["dev"]["n"] + metrics["other"]["n"]
+    assert metrics["parity"]["gate_sets"] == ["dev"]  # no challenge here: the calibration set
+    assert set(metrics["parity"]["int8_vs_fp32_by_set"]) == {"dev", "other"}
     assert (tmp_path / "model" / "confusion_other.png").is_file()
+
+
+def test_int8_agreement_is_gated_on_the_gate_sets_and_reported_for_all() -> None:
+    import numpy as np
+
+    from training.export import ExportConfig, ParityError, _parity
+
+    rng = np.random.default_rng(0)
+    fp32 = {name: rng.normal(size=(200, 4)) for name in ("dev", "dev_wire", "challenge")}
+    flipped = fp32["dev_wire"].copy()
+    flipped[:20] = flipped[:20][:, ::-1]  # 10% of dev_wire labels change under "int8"
+    int8 = {**fp32, "dev_wire": flipped}
+    cfg = ExportConfig(run=Path("run"), out=Path("out"))
+    torch_logits = np.concatenate(list(fp32.values()))
+    parity = _parity(cfg, torch_logits, fp32, int8)
+    assert parity["gate_sets"] == ["dev", "challenge"]
+    assert parity["int8_vs_fp32_label_agreement"] == 1.0
+    assert parity["int8_vs_fp32_by_set"]["dev_wire"]["agreement"] < 0.95
+    strict = ExportConfig(run=Path("run"), out=Path("out"), gate_sets=("dev_wire",))
+    with pytest.raises(ParityError, match="dev_wire: int8 vs fp32 agreement"):
+        _parity(strict, torch_logits, fp32, int8)
