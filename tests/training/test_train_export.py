@@ -114,3 +114,43 @@ def test_int8_agreement_is_gated_on_the_gate_sets_and_reported_for_all() -> None
     strict = ExportConfig(run=Path("run"), out=Path("out"), gate_sets=("dev_wire",))
     with pytest.raises(ParityError, match="dev_wire: int8 vs fp32 agreement"):
         _parity(strict, torch_logits, fp32, int8)
+
+
+def test_failing_int8_gates_keep_ffn_outputs_in_fp32_one_layer_at_a_time(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    import training.export as export_module
+    from training.export import ExportConfig, ParityError, _gated_int8
+
+    rng = np.random.default_rng(1)
+    fp32 = {"dev": rng.normal(size=(100, 4))}
+    quantised_with: list[list[str]] = []
+    monkeypatch.setattr(export_module, "ffn_output_nodes", lambda path: ["layer0", "layer1"])
+    monkeypatch.setattr(
+        export_module, "_quantize", lambda src, dst, kept=(): quantised_with.append(list(kept))
+    )
+
+    def logits_of(precision: str) -> dict:  # agrees with fp32 once layer 0 stays in fp32
+        noisy = fp32["dev"].copy()
+        if not quantised_with:
+            noisy[:5] = noisy[:5][:, ::-1]
+        return {"dev": noisy}
+
+    cfg = ExportConfig(run=Path("run"), out=Path("out"))
+    int8, parity = _gated_int8(cfg, Path("x"), lambda: None, logits_of, fp32["dev"], fp32)
+    assert np.array_equal(int8["dev"], fp32["dev"])
+    assert parity["fp32_nodes"] == ["layer0"] and quantised_with == [["layer0"]]
+    assert parity["int8_vs_fp32_label_agreement"] == 1.0
+    quantised_with.clear()
+    with pytest.raises(ParityError, match="int8"):  # without the fallback it refuses
+        _gated_int8(
+            ExportConfig(run=Path("run"), out=Path("out"), fp32_fallback=False),
+            Path("x"), lambda: None, logits_of, fp32["dev"], fp32,
+        )  # fmt: skip
+
+
+def test_ffn_output_nodes_of_an_exported_graph(tiny_model_dir: Path) -> None:
+    from training.export import ffn_output_nodes
+
+    nodes = ffn_output_nodes(tiny_model_dir / "model.onnx")
+    assert len(nodes) == 2 and "layer.0/" in nodes[0] and "layer.1/" in nodes[1]
