@@ -274,7 +274,7 @@ def main() -> None:
         "CLAIMTYPE_ADMIN_KEYS": ADMIN_KEY,
         "CLAIMTYPE_FEEDBACK_DB": str(work / "feedback.sqlite3"),
     }
-    cmd = [sys.executable, "-m", "serving.cli", "serve", "--model", str(args.model),
+    cmd = [sys.executable, "-m", "claimtype.cli", "serve", "--model", str(args.model),
            "--port", str(port), "--idle-timeout", str(args.idle_timeout)]  # fmt: skip
     with log_path.open("w") as log, (work / "stdout").open("w") as stdout:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=stdout, stderr=log)

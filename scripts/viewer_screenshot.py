@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from serving.settings import Settings  # noqa: E402
+from claimtype.settings import Settings  # noqa: E402
 from tests.browser.harness import chromium_path, launch, live_server  # noqa: E402
 
 

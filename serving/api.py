@@ -25,16 +25,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from serving.artefact import ModelDirError
-from serving.auth import Access, KeyCheck
-from serving.batcher import Scored
-from serving.feedback import FeedbackStore
-from serving.labels import LABELS
-from serving.middleware import BodyLimit, Observe
-from serving.observability import ApiMetrics, configure_logging
-from serving.predictor import Predictor
-from serving.reloading import ServedModel, load_predictor
-from serving.schemas import (
+from .artefact import ModelDirError
+from .auth import Access, KeyCheck
+from .batcher import Scored
+from .feedback import FeedbackStore
+from .labels import LABELS
+from .middleware import BodyLimit, Observe
+from .observability import ApiMetrics, configure_logging
+from .predictor import Predictor
+from .reloading import ServedModel, load_predictor
+from .schemas import (
     ArticleRequest,
     ArticleResponse,
     ArticleSentence,
@@ -46,9 +46,9 @@ from serving.schemas import (
     ModelInfo,
     ReloadRequest,
 )
-from serving.sentences import split_sentences
-from serving.settings import Settings
-from serving.viewer import ASSETS, viewer_router
+from .sentences import split_sentences
+from .settings import Settings
+from .viewer import ASSETS, viewer_router
 
 __all__ = ["create_app", "load_predictor"]
 

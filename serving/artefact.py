@@ -16,8 +16,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from serving.labels import LABELS, id2label
-from serving.preprocess import NORMALIZATION_VERSION
+from .labels import LABELS, id2label
+from .preprocess import NORMALIZATION_VERSION
 
 __all__ = [
     "FORMAT_VERSION",

@@ -22,7 +22,7 @@ import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from serving.middleware import send_json
+from .middleware import send_json
 
 __all__ = ["ADMIN_PREFIX", "Access", "KeyCheck", "presented_key"]
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from serving import __version__
-from serving.engines import Engine
-from serving.files import atomic_write
-from serving.readers import ArchiveReader, InputError, ReadOptions, discover
-from serving.shards import Shard, WorkDir, cut_shards
-from serving.writers import output_format, write_output, write_summary
+from . import __version__
+from .engines import Engine
+from .files import atomic_write
+from .readers import ArchiveReader, InputError, ReadOptions, discover
+from .shards import Shard, WorkDir, cut_shards
+from .writers import output_format, write_output, write_summary
 
 __all__ = ["ScoreOptions", "ScoreReport", "errors_path_for", "score", "work_dir_for"]
 

@@ -16,18 +16,19 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from serving.labels import LABELS
+from .extras import install_hint
+from .labels import LABELS
 
 __all__ = ["main"]
 
-TRAIN_EXTRA = "this command needs the training extra: pip install '.[train]'"
+TRAIN_EXTRA = f"this command needs the training extra: {install_hint('train')}"
 
 #: `serve` flags named like their settings (--idle-timeout is CLAIMTYPE_IDLE_TIMEOUT)
 SERVER_LIMITS = ("idle_timeout", "request_timeout", "max_connections", "graceful_timeout")
 
 
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from serving.settings import Settings
+    from .settings import Settings
 
     names = ("model", "precision", "threads", "host", "port", "batch_size", *SERVER_LIMITS)
     overrides = {k: v for k in names if (v := getattr(args, k, None)) is not None}
@@ -35,7 +36,7 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _predictor(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from serving.api import load_predictor
+    from .api import load_predictor
 
     return load_predictor(_settings(args))
 
@@ -64,7 +65,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def _score_engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """The engine and the model identity for `score`, from its flags."""
-    from serving.engines import InlineEngine, PoolEngine, PredictorSpec, cores
+    from .cpus import cores
+    from .engines import InlineEngine, PoolEngine, PredictorSpec
 
     settings = _settings(args)
     workers = args.workers or cores()
@@ -72,7 +74,7 @@ def _score_engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     spec = PredictorSpec(settings.model, settings.precision, threads, settings.batch_size)
     identity = spec.identity()
     if args.engine == "ray":
-        from serving.ray_engine import RayEngine
+        from .ray_engine import RayEngine
 
         try:
             return RayEngine(spec, workers), identity
@@ -84,8 +86,8 @@ def _score_engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from serving.batch import ScoreOptions, score
-    from serving.shards import JobMismatchError
+    from .batch import ScoreOptions, score
+    from .shards import JobMismatchError
 
     options = ScoreOptions(
         text_field=args.text_field,
@@ -124,8 +126,8 @@ def cmd_bench_score(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from serving.api import create_app, load_predictor
-    from serving.server import serve
+    from .api import create_app, load_predictor
+    from .server import serve
 
     settings = _settings(args)
     # load (and verify) the model before uvicorn starts: a bad directory is one clear
@@ -135,9 +137,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from serving.api import load_predictor
-    from training.data import read_jsonl, validate_rows, write_jsonl
-    from training.evaluate import baseline_metrics, evaluate_predictor
+    from .api import load_predictor
+    from .training.data import read_jsonl, validate_rows, write_jsonl
+    from .training.evaluate import baseline_metrics, evaluate_predictor
 
     rows = read_jsonl(Path(args.data))
     problems = validate_rows(rows, args.data)
@@ -175,10 +177,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _bow_figures(train_file: Path, rows: list[dict]) -> dict:
-    from training.data import read_jsonl
+    from .training.data import read_jsonl
 
     try:
-        from training.bow import bow_metrics, fit_bow
+        from .training.bow import bow_metrics, fit_bow
 
         return bow_metrics(fit_bow(read_jsonl(train_file)), rows)
     except ImportError as exc:
@@ -186,11 +188,11 @@ def _bow_figures(train_file: Path, rows: list[dict]) -> dict:
 
 
 def _reliability_png(evaluation, rows: list[dict], path: Path, name: str) -> None:  # type: ignore[no-untyped-def]
-    from serving.labels import label2id
-    from serving.predictor import softmax
+    from .labels import label2id
+    from .predictor import softmax
 
     try:
-        from training.plots import plot_reliability
+        from .training.plots import plot_reliability
     except ImportError as exc:
         raise SystemExit(f"evaluate --reliability needs matplotlib: {exc}") from None
     probs = softmax(evaluation.logits, evaluation.metrics["temperature"])
@@ -201,8 +203,8 @@ def _reliability_png(evaluation, rows: list[dict], path: Path, name: str) -> Non
 
 def cmd_train(args: argparse.Namespace) -> int:
     _require_training()
-    from training.config import TrainConfig
-    from training.train import train
+    from .training.config import TrainConfig
+    from .training.train import train
 
     values = json.loads(Path(args.config).read_text()) if args.config else {}
     for key in (
@@ -220,7 +222,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     _require_training()
-    from training.export import ExportConfig, export
+    from .training.export import ExportConfig, export
 
     cfg = ExportConfig(
         run=Path(args.run), out=Path(args.out), name=args.name or Path(args.out).name
@@ -245,7 +247,7 @@ def _named_path(spec: str) -> tuple[str, Path]:
 
 
 def cmd_data_validate(args: argparse.Namespace) -> int:
-    from training.data import HELD_OUT_BEATS, read_jsonl, stats, validate_splits
+    from .training.data import HELD_OUT_BEATS, read_jsonl, stats, validate_splits
 
     splits = {Path(p).stem: read_jsonl(Path(p)) for p in args.files}
     problems = validate_splits(splits, HELD_OUT_BEATS)
@@ -257,7 +259,7 @@ def cmd_data_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_data_build(args: argparse.Namespace) -> int:
-    from training.data import HELD_OUT_BEATS, build_splits, stats, validate_splits, write_jsonl
+    from .training.data import HELD_OUT_BEATS, build_splits, stats, validate_splits, write_jsonl
 
     src = Path(args.sources)
     splits = build_splits(
@@ -282,7 +284,7 @@ def cmd_data_build(args: argparse.Namespace) -> int:
 
 
 def cmd_data_add(args: argparse.Namespace) -> int:
-    from training.add_data import add_data, write_refused
+    from .training.add_data import add_data, write_refused
 
     try:
         report = add_data(
@@ -313,8 +315,8 @@ def cmd_data_add(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback_export(args: argparse.Namespace) -> int:
-    from serving.feedback import FeedbackStore, export_feedback
-    from serving.settings import Settings
+    from .feedback import FeedbackStore, export_feedback
+    from .settings import Settings
 
     db = Path(args.db) if args.db else Settings().feedback_db
     if not db.is_file():
@@ -330,7 +332,7 @@ def _held_out_paths(args: argparse.Namespace) -> dict[str, Path]:
 
     dev_wire is optional when not given: a corpus from before it existed still works.
     """
-    from training.data import EVAL_SETS
+    from .training.data import EVAL_SETS
 
     paths = {"dev": Path(args.dev), "challenge": Path(args.challenge)}
     dev_wire = Path(args.dev_wire) if args.dev_wire else EVAL_SETS["dev_wire"]
@@ -344,7 +346,7 @@ def _held_out_files(args: argparse.Namespace) -> list[Path]:
 
 
 def _eval_sets(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from training.promote import load_sets
+    from .training.promote import load_sets
 
     try:
         return load_sets(_held_out_paths(args))
@@ -378,8 +380,8 @@ def _reload_server(url: str, model: Path) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from serving.settings import Settings
-    from training.promote import compare, comparison_json, format_comparison, gate
+    from .settings import Settings
+    from .training.promote import compare, comparison_json, format_comparison, gate
 
     against = Path(args.against) if args.against else Settings().model_path()
     comparison = compare(Path(args.candidate), against, _eval_sets(args), args.threads)
@@ -396,7 +398,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from training.promote import PromotionRefused, format_comparison, promote
+    from .training.promote import PromotionRefused, format_comparison, promote
 
     models = Path(args.models)
     try:
@@ -419,7 +421,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from serving.registry import rollback
+    from .registry import rollback
 
     models = Path(args.models)
     old, new = rollback(models, args.note)
@@ -430,7 +432,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from serving.registry import read_registry
+    from .registry import read_registry
 
     registry = read_registry(Path(args.models))
     if registry is None:
@@ -664,7 +666,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.close(devnull)
         return 141
     except Exception as exc:
-        from serving.artefact import ModelDirError
+        from .artefact import ModelDirError
 
         if isinstance(exc, ModelDirError):
             print(f"claimtype: {exc}", file=sys.stderr)

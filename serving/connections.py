@@ -28,7 +28,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from serving.middleware import TIMED_OUT
+from .middleware import TIMED_OUT
 
 __all__ = ["GuardedProtocol", "ServerConfig"]
 

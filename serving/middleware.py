@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 
-from serving.observability import ApiMetrics
+from .observability import ApiMetrics
 
 __all__ = ["TIMED_OUT", "BodyLimit", "Observe", "send_json"]
 

@@ -7,7 +7,6 @@ tested without a model.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,10 +14,11 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from serving.artefact import ModelDirectory, ModelDirError
-from serving.labels import LABELS
-from serving.preprocess import Encoder, Tokens
-from serving.schemas import Prediction
+from .artefact import ModelDirectory, ModelDirError
+from .cpus import cores
+from .labels import LABELS
+from .preprocess import Encoder, Tokens
+from .schemas import Prediction
 
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession
@@ -108,7 +108,7 @@ class OnnxPredictor:
         self.batch_size = batch_size
         self.encoder = Encoder.from_file(model_dir.tokenizer_path, self.manifest.max_length)
         try:
-            self.session = open_session(model_dir.onnx_path, threads or os.cpu_count() or 1, spin)
+            self.session = open_session(model_dir.onnx_path, threads or cores(), spin)
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelDirError(
                 f"{model_dir.onnx_path}: ONNX Runtime cannot load it: {exc}"

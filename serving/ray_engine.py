@@ -17,13 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from serving.predictor import Predictor
-from serving.scoring import score_shard
-from serving.shards import Shard, ShardResult
+from .extras import install_hint
+from .predictor import Predictor
+from .scoring import score_shard
+from .shards import Shard, ShardResult
 
 __all__ = ["RAY_EXTRA", "RayEngine"]
 
-RAY_EXTRA = "--engine ray needs Ray: pip install 'claimtype[ray]'"
+RAY_EXTRA = f"--engine ray needs Ray: {install_hint('ray')}"
 
 
 class _ShardScorer:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from .extras import install_hint
+
 __all__ = [
     "FORMATS",
     "PARQUET_EXTRA",
@@ -41,7 +43,7 @@ FORMATS = {
     ".csv": "csv",
     ".parquet": "parquet",
 }
-PARQUET_EXTRA = "Parquet needs pyarrow: pip install 'claimtype[parquet]'"
+PARQUET_EXTRA = f"Parquet needs pyarrow: {install_hint('parquet')}"
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 #: gzip, zlib and the csv module raise these on damaged input
 _UNREADABLE = (OSError, EOFError, zlib.error, csv.Error)

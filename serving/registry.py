@@ -21,8 +21,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from serving.artefact import ModelDirError, load_model_dir
-from serving.files import atomic_write
+from .artefact import ModelDirError, load_model_dir
+from .files import atomic_write
 
 __all__ = [
     "REGISTRY",

@@ -33,13 +33,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from serving.artefact import ModelDirError, load_model_dir
-from serving.batcher import MicroBatcher
-from serving.labels import DEFINITIONS, LABELS
-from serving.observability import ApiMetrics
-from serving.predictor import OnnxPredictor, Predictor
-from serving.schemas import LabelInfo, ModelInfo
-from serving.settings import Settings, default_model_dir
+from .artefact import ModelDirError, load_model_dir
+from .batcher import MicroBatcher
+from .labels import DEFINITIONS, LABELS
+from .observability import ApiMetrics
+from .predictor import OnnxPredictor, Predictor
+from .schemas import LabelInfo, ModelInfo
+from .settings import Settings, default_model_dir
 
 __all__ = ["ServedModel", "load_predictor", "model_info"]
 

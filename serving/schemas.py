@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from serving.labels import Label
+from .labels import Label
 
 __all__ = [
     "ArticleRequest",

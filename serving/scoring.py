@@ -12,10 +12,10 @@ import json
 from collections import Counter
 from typing import Any
 
-from serving.labels import LABELS
-from serving.predictor import Predictor
-from serving.sentences import split_sentences
-from serving.shards import Shard, ShardResult
+from .labels import LABELS
+from .predictor import Predictor
+from .sentences import split_sentences
+from .shards import Shard, ShardResult
 
 __all__ = ["SPLIT_COLUMNS", "score_shard"]
 

@@ -11,30 +11,37 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from serving.artefact import Precision
-from serving.registry import current_model_dir
+from .artefact import Precision
+from .registry import current_model_dir
 
 __all__ = ["DEFAULT_MODEL_NAME", "PAGES", "Settings", "default_model_dir"]
 
 DEFAULT_MODEL_NAME = "claimtype-minilm"
+#: where a wheel puts the shipped model, inside the package
+SHIPPED_DIR = "shipped_model"
 
 #: pages that `public_pages` may open to callers without a key; none of them holds data
 PAGES = ("viewer", "docs", "openapi")
 
 
 def default_model_dir() -> Path:
-    """The model to serve when none is named, in the working directory or the checkout.
+    """The model to serve when none is named: the working directory's, the checkout's or ours.
 
     A models/registry.json (written by `claimtype promote`) names the current
-    version; without one, the shipped ./models/<name>.
+    version; without one, ./models/<name>. A wheel carries the shipped model
+    inside the package (pyproject maps models/<name> to claimtype/shipped_model),
+    so an installed claimtype finds a model from any working directory.
     """
-    for root in (Path.cwd(), Path(__file__).resolve().parent.parent):
+    package = Path(__file__).resolve().parent
+    for root in (Path.cwd(), package.parent):
         current = current_model_dir(root / "models")
         if current is not None:
             return current
         candidate = root / "models" / DEFAULT_MODEL_NAME
         if (candidate / "manifest.json").is_file():
             return candidate
+    if (package / SHIPPED_DIR / "manifest.json").is_file():
+        return package / SHIPPED_DIR
     return Path("models") / DEFAULT_MODEL_NAME
 
 

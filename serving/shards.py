@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from serving.files import atomic_write
-from serving.readers import Article, InputError
+from .files import atomic_write
+from .readers import Article, InputError
 
 __all__ = [
     "JobMismatchError",

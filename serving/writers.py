@@ -15,11 +15,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from serving.files import atomic_file
-from serving.labels import LABELS
-from serving.readers import PARQUET_EXTRA
-from serving.scoring import SPLIT_COLUMNS
-from serving.shards import WorkDir
+from .files import atomic_file
+from .labels import LABELS
+from .readers import PARQUET_EXTRA
+from .scoring import SPLIT_COLUMNS
+from .shards import WorkDir
 
 __all__ = ["OUTPUT_FORMATS", "output_format", "write_output", "write_summary"]
 

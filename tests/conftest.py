@@ -42,8 +42,8 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def tiny_config(tiny_base: Path, tiny_corpus: tuple[Path, Path], tmp_path_factory):  # type: ignore[no-untyped-def]
-    from serving.artefact import sha256_file
-    from training.config import TrainConfig
+    from claimtype.artefact import sha256_file
+    from claimtype.training.config import TrainConfig
 
     train_file, dev_file = tiny_corpus
     return TrainConfig(
@@ -64,14 +64,14 @@ def tiny_config(tiny_base: Path, tiny_corpus: tuple[Path, Path], tmp_path_factor
 
 @pytest.fixture(scope="session")
 def tiny_run(tiny_config) -> Path:  # type: ignore[no-untyped-def]
-    from training.train import train
+    from claimtype.training.train import train
 
     return train(tiny_config)
 
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tiny_run: Path, tiny_config, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
-    from training.export import ExportConfig, export
+    from claimtype.training.export import ExportConfig, export
 
     out = tmp_path_factory.mktemp("models") / "tiny-model"
     cfg = ExportConfig(run=tiny_run, out=out, name="tiny-model", version="0.0.1", eval_files={})

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from serving.labels import LABELS
-from serving.predictor import softmax, to_predictions
-from training.baseline import cue_word_label
+from claimtype.labels import LABELS
+from claimtype.predictor import softmax, to_predictions
+from claimtype.training.baseline import cue_word_label
 
 
 class FakePredictor:

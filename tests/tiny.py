@@ -11,7 +11,7 @@ import json
 import random
 from pathlib import Path
 
-from serving.labels import Label
+from claimtype.labels import Label
 
 TEMPLATES = {
     Label.FACT: [

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from serving import __version__
-from serving.artefact import (
+from .. import __version__
+from ..artefact import (
     FORMAT_VERSION,
     MANIFEST,
     BaseModelInfo,
@@ -30,14 +30,14 @@ from serving.artefact import (
     load_model_dir,
     sha256_file,
 )
-from serving.labels import LABELS
-from serving.predictor import OnnxPredictor, softmax
-from serving.preprocess import NORMALIZATION_VERSION, Encoder
-from training.bow import bow_metrics, fit_bow
-from training.config import BASE_MODEL_NAME, TrainConfig
-from training.data import EVAL_SETS, read_jsonl, write_jsonl
-from training.evaluate import baseline_metrics, evaluate_logits
-from training.metrics import fit_temperature
+from ..labels import LABELS
+from ..predictor import OnnxPredictor, softmax
+from ..preprocess import NORMALIZATION_VERSION, Encoder
+from .bow import bow_metrics, fit_bow
+from .config import BASE_MODEL_NAME, TrainConfig
+from .data import EVAL_SETS, read_jsonl, write_jsonl
+from .evaluate import baseline_metrics, evaluate_logits
+from .metrics import fit_temperature
 
 __all__ = ["ExportConfig", "ParityError", "export"]
 
@@ -317,9 +317,9 @@ def export(cfg: ExportConfig) -> Path:
     """Export cfg.run to cfg.out; raise ParityError (and write nothing) if a gate fails."""
     from transformers import AutoModelForSequenceClassification
 
-    from training.model_card import write_model_card
-    from training.plots import plot_confusion, plot_reliability
-    from training.report import write_run_report
+    from .model_card import write_model_card
+    from .plots import plot_confusion, plot_reliability
+    from .report import write_run_report
 
     train_cfg = TrainConfig.from_file(cfg.run / "train_config.json")
     run_info = json.loads((cfg.run / "metrics.json").read_text())

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from serving.settings import Settings
+from claimtype.settings import Settings
 from tests.browser.harness import chromium_path, launch, live_server
 from tests.fakes import FakePredictor
 

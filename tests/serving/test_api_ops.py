@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from serving.api import create_app
-from serving.settings import Settings
+from claimtype.api import create_app
+from claimtype.settings import Settings
 from tests.fakes import FakePredictor
 
 

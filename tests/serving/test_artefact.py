@@ -4,9 +4,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from serving.artefact import ModelDirError, load_model_dir
-from serving.engines import PredictorSpec
-from serving.predictor import OnnxPredictor, open_session
+from claimtype.artefact import ModelDirError, load_model_dir
+from claimtype.engines import PredictorSpec
+from claimtype.predictor import OnnxPredictor, open_session
 
 
 def test_loads_and_lists_precisions(tiny_model_dir: Path) -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from serving.batch import ScoreOptions, score
-from serving.cli import main
-from serving.engines import InlineEngine
-from serving.labels import LABELS
+from claimtype.batch import ScoreOptions, score
+from claimtype.cli import main
+from claimtype.engines import InlineEngine
+from claimtype.labels import LABELS
 from tests.fakes import FakePredictor
 
 ARTICLE_A = "Storm hits coast\nOfficials said 40 people died. The mayor denied the report."

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from serving.cli import main
+from claimtype.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +30,7 @@ def test_corrupt_model_refused_before_serving(
 def test_a_reader_that_leaves_early_is_not_an_error(tiny_model_dir: Path) -> None:
     # `claimtype predict < many.txt | head -1`: far more output than a pipe buffers
     texts = "".join(f"the mayor of town {i} said the bridge would close\n" for i in range(3000))
-    cmd = [sys.executable, "-m", "serving.cli", "predict", "--model", str(tiny_model_dir)]
+    cmd = [sys.executable, "-m", "claimtype.cli", "predict", "--model", str(tiny_model_dir)]
     pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
     job = subprocess.Popen(cmd, cwd=ROOT, text=True, **pipes)
     assert job.stdin and job.stdout and job.stderr

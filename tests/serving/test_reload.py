@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-import serving.predictor
-import serving.reloading
-from serving.api import create_app, load_predictor
-from serving.settings import Settings
+import claimtype.predictor
+import claimtype.reloading
+from claimtype.api import create_app, load_predictor
+from claimtype.settings import Settings
 from tests.tiny import versioned_copy
 
 ADMIN = {"Authorization": "Bearer root"}
@@ -26,13 +26,13 @@ def served_version(c: TestClient) -> str:
 def sessions(monkeypatch: pytest.MonkeyPatch) -> list[weakref.ref]:
     """A weak reference to the ONNX Runtime session of every predictor built."""
     refs: list[weakref.ref] = []
-    init = serving.predictor.OnnxPredictor.__init__
+    init = claimtype.predictor.OnnxPredictor.__init__
 
     def recording_init(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         init(self, *args, **kwargs)
         refs.append(weakref.ref(self.session))
 
-    monkeypatch.setattr(serving.predictor.OnnxPredictor, "__init__", recording_init)
+    monkeypatch.setattr(claimtype.predictor.OnnxPredictor, "__init__", recording_init)
     return refs
 
 
@@ -98,7 +98,7 @@ def test_a_server_without_model_follows_the_registry(
     """Without --model, reloads look the registry up afresh, also after a reload naming its
     current directory (what `promote --reload` sends); naming another directory pins it."""
     current = versioned_copy(tiny_model_dir, tmp_path / "v1", "1.0.0")
-    monkeypatch.setattr(serving.reloading, "default_model_dir", lambda: current)
+    monkeypatch.setattr(claimtype.reloading, "default_model_dir", lambda: current)
     settings = Settings(admin_keys="root")
     with TestClient(create_app(settings, load_predictor(settings, tiny_model_dir))) as c:
         sighup(c)

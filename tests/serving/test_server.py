@@ -61,7 +61,16 @@ def free_port() -> int:
 
 def start(model: Path, *flags: str, **env: str) -> Running:
     port = free_port()
-    cmd = [sys.executable, "-m", "serving.cli", "serve", "--model", str(model), "--port", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "claimtype.cli",
+        "serve",
+        "--model",
+        str(model),
+        "--port",
+        str(port),
+    ]
     proc = subprocess.Popen(
         [*cmd, *flags],
         cwd=ROOT,
@@ -243,7 +252,7 @@ def test_the_open_files_limit_is_raised_to_fit_the_cap(
     import resource
     from unittest import mock
 
-    from serving import server
+    from claimtype import server
 
     calls = []
     monkeypatch.setattr(resource, "getrlimit", lambda _: (soft, hard))

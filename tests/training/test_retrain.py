@@ -20,7 +20,7 @@ def _losses(run: Path) -> list[float]:
 def test_same_data_config_and_seed_give_the_same_run(tiny_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import torch
 
-    from training.train import train
+    from claimtype.training.train import train
 
     runs = []
     for i, seed in enumerate((tiny_config.seed, tiny_config.seed, tiny_config.seed + 1)):
@@ -36,8 +36,8 @@ def test_same_data_config_and_seed_give_the_same_run(tiny_config, tmp_path: Path
 
 
 def test_run_records_data_weights_code_config_and_report(tiny_run: Path, tiny_config) -> None:  # type: ignore[no-untyped-def]
-    from serving.artefact import sha256_file
-    from training.config import TrainConfig
+    from claimtype.artefact import sha256_file
+    from claimtype.training.config import TrainConfig
 
     info = json.loads((tiny_run / "metrics.json").read_text())
     assert info["data_files"] == {
@@ -65,7 +65,7 @@ def test_export_adds_the_served_figures_to_the_report(tiny_model_dir: Path, tiny
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None, reason="no tensorboard")
 def test_tensorboard_logs_into_the_run(tiny_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from training.train import train
+    from claimtype.training.train import train
 
     cfg = dataclasses.replace(
         tiny_config, out=tmp_path / "tb", max_steps=10, report_to=["tensorboard"]
@@ -77,7 +77,7 @@ def test_tensorboard_logs_into_the_run(tiny_config, tmp_path: Path) -> None:  # 
 
 @pytest.mark.skipif(importlib.util.find_spec("mlflow") is not None, reason="mlflow is installed")
 def test_missing_tracker_says_what_to_install(tiny_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from training.train import train
+    from claimtype.training.train import train
 
     cfg = dataclasses.replace(tiny_config, out=tmp_path / "ml", max_steps=1, report_to=["mlflow"])
     with pytest.raises(ImportError, match="pip install"):

@@ -37,7 +37,7 @@ def test_export_writes_a_self_describing_directory(tiny_model_dir: Path) -> None
 
 
 def test_export_refuses_when_parity_fails(tiny_run: Path, tmp_path: Path) -> None:
-    from training.export import ExportConfig, ParityError, export
+    from claimtype.training.export import ExportConfig, ParityError, export
 
     out = tmp_path / "never"
     cfg = ExportConfig(run=tiny_run, out=out, eval_files={}, max_abs_logit_diff=0.0)
@@ -58,7 +58,7 @@ def test_loads_in_transformers_config_and_tokenizer(tiny_model_dir: Path) -> Non
 def test_training_refuses_other_base_weights(tiny_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import dataclasses
 
-    from training.train import BaseModelError, train
+    from claimtype.training.train import BaseModelError, train
 
     cfg = dataclasses.replace(tiny_config, base_sha256="0" * 64, out=tmp_path / "run")
     with pytest.raises(BaseModelError, match="pinned"):
@@ -66,7 +66,7 @@ def test_training_refuses_other_base_weights(tiny_config, tmp_path: Path) -> Non
 
 
 def test_config_rejects_unknown_keys() -> None:
-    from training.config import TrainConfig
+    from claimtype.training.config import TrainConfig
 
     with pytest.raises(ValueError, match="unknown"):
         TrainConfig.from_dict({"epochs": 1, "learning_rat": 1e-4})
@@ -76,7 +76,7 @@ def test_config_rejects_unknown_keys() -> None:
 def test_export_reports_every_eval_set_and_calibrates_on_the_run_dev_set(
     tiny_run: Path, tiny_config, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    from training.export import ExportConfig, export
+    from claimtype.training.export import ExportConfig, export
 
     other = tmp_path / "other.jsonl"
     other.write_text("".join(json.dumps(r) + "\n" for r in tiny.sentences(5, seed=7)))
@@ -98,7 +98,7 @@ def test_export_reports_every_eval_set_and_calibrates_on_the_run_dev_set(
 def test_int8_agreement_is_gated_on_the_gate_sets_and_reported_for_all() -> None:
     import numpy as np
 
-    from training.export import ExportConfig, ParityError, _parity
+    from claimtype.training.export import ExportConfig, ParityError, _parity
 
     rng = np.random.default_rng(0)
     fp32 = {name: rng.normal(size=(200, 4)) for name in ("dev", "dev_wire", "challenge")}
@@ -119,8 +119,8 @@ def test_int8_agreement_is_gated_on_the_gate_sets_and_reported_for_all() -> None
 def test_failing_int8_gates_keep_ffn_outputs_in_fp32_one_layer_at_a_time(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import numpy as np
 
-    import training.export as export_module
-    from training.export import ExportConfig, ParityError, _gated_int8
+    import claimtype.training.export as export_module
+    from claimtype.training.export import ExportConfig, ParityError, _gated_int8
 
     rng = np.random.default_rng(1)
     fp32 = {"dev": rng.normal(size=(100, 4))}
@@ -150,7 +150,7 @@ def test_failing_int8_gates_keep_ffn_outputs_in_fp32_one_layer_at_a_time(monkeyp
 
 
 def test_ffn_output_nodes_of_an_exported_graph(tiny_model_dir: Path) -> None:
-    from training.export import ffn_output_nodes
+    from claimtype.training.export import ffn_output_nodes
 
     nodes = ffn_output_nodes(tiny_model_dir / "model.onnx")
     assert len(nodes) == 2 and "layer.0/" in nodes[0] and "layer.1/" in nodes[1]
