@@ -229,7 +229,7 @@ def model_part(model_dir: Path, sentences: Sequence[str], workers: int) -> tuple
 def score_archive(model_dir: Path, archive: Path, workers: int, parallel: str) -> int:
     """One `claimtype score` run, as the CLI does it: read, split, score, write JSONL."""
     from claimtype.batch import ScoreOptions, score
-    from claimtype.engines import InlineEngine, PoolEngine, PredictorSpec
+    from claimtype.batch.engines import InlineEngine, PoolEngine, PredictorSpec
 
     out = archive.with_name(f"scores-{parallel}.jsonl")
     if workers == 1:

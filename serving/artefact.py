@@ -90,6 +90,11 @@ class ModelDirectory:
         """Precisions whose ONNX file is present in the directory."""
         return [p for p, f in self.manifest.onnx.items() if (self.path / f).is_file()]
 
+    def files(self) -> dict[str, str]:
+        """sha256 of each file the directory holds: every listed file, the optional ones present."""
+        optional = self.manifest.optional_files.items()
+        return {**self.manifest.files, **{n: h for n, h in optional if (self.path / n).is_file()}}
+
     def metrics(self) -> dict:
         """metrics.json, or an empty dict when the directory has none."""
         path = self.path / "metrics.json"

@@ -76,6 +76,8 @@ class ExportConfig:
     min_agreement: float = 0.99
     min_class_agreement: float = 0.97
     opset: int = 17
+    #: replace `out` when it exists (otherwise export refuses before doing any work)
+    force: bool = False
 
 
 def _torch_logits(model, encoder: Encoder, texts: list[str]) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -314,7 +316,12 @@ def _bow_baseline(train_file: Path, sets: dict[str, list[dict]]) -> dict[str, di
 
 
 def export(cfg: ExportConfig) -> Path:
-    """Export cfg.run to cfg.out; raise ParityError (and write nothing) if a gate fails."""
+    """Export cfg.run to cfg.out; raise ParityError (and write nothing) if a gate fails.
+
+    An existing cfg.out is replaced only with cfg.force: it may be a released model.
+    """
+    if cfg.out.exists() and not cfg.force:
+        raise FileExistsError(f"{cfg.out} exists: export to a new directory, or --force")
     from transformers import AutoModelForSequenceClassification
 
     from .model_card import write_model_card

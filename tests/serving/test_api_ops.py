@@ -150,3 +150,30 @@ def test_reload_good_and_corrupt_models(tiny_model_dir: Path, tmp_path: Path) ->
 def test_admin_off_without_admin_keys() -> None:
     with client_for() as c:
         assert c.post("/v1/admin/reload", json={}).status_code == 403
+
+
+def test_metrics_label_requests_by_the_route_that_served_them() -> None:
+    app = create_app(Settings(api_keys="k1"), FakePredictor())
+
+    @app.get("/v1/extra")  # a route added later needs no second list to be counted
+    async def extra() -> dict[str, str]:
+        return {}
+
+    with TestClient(app) as c:
+        c.get("/v1/extra", headers={"X-API-Key": "k1"})
+        c.get("/static/app.js")
+        c.get("/no/such/path")
+        c.post("/v1/classify", json={"texts": ["x"]})  # refused before routing: no key
+        text = c.get("/metrics").text
+    assert 'claimtype_requests_total{route="/v1/extra",status="200"} 1.0' in text
+    assert 'claimtype_requests_total{route="/static/{name}",status="200"} 1.0' in text
+    assert 'claimtype_requests_total{route="other",status="401"} 1.0' in text
+    assert 'claimtype_requests_total{route="/v1/classify",status="401"} 1.0' in text
+
+
+def test_model_info_lists_only_the_files_the_directory_holds(fresh_model_dir: Path) -> None:
+    (fresh_model_dir / "model.onnx").unlink()  # the fp32 graph is optional: git holds only int8
+    with TestClient(create_app(Settings(model=fresh_model_dir))) as c:
+        info = c.get("/v1/model").json()
+    assert "model.onnx" not in info["files"] and "model_quantized.onnx" in info["files"]
+    assert info["precisions"] == ["int8"]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from claimtype.artefact import ModelDirError, load_model_dir
-from claimtype.engines import PredictorSpec
+from claimtype.batch.engines import PredictorSpec
 from claimtype.predictor import OnnxPredictor, open_session
 
 

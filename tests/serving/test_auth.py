@@ -81,7 +81,7 @@ def test_a_bearer_token_wins_over_x_api_key(client: TestClient) -> None:
 
 
 def test_presented_key_takes_the_first_header_of_each_kind() -> None:
-    from claimtype.auth import presented_key
+    from claimtype.api.auth import presented_key
 
     headers = [(b"x-api-key", b"a"), (b"authorization", b"Bearer  b"), (b"x-api-key", b"c")]
     assert presented_key(headers) == b" b"

@@ -54,3 +54,16 @@ def test_evaluate_prints_both_baselines_and_writes_a_reliability_diagram(
     out = capsys.readouterr().out
     assert "cue-word baseline" in out and "bag-of-words baseline" in out
     assert png.stat().st_size > 1000
+
+
+def test_score_counts_in_words_a_reader_expects(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a.txt").write_text("The union said the port would close.")
+    out = tmp_path / "out.jsonl"
+    assert (
+        main(["score", str(tmp_path / "a.txt"), "--out", str(out), "--model", str(tiny_model_dir)])
+        == 0
+    )
+    err = capsys.readouterr().err
+    assert "scored 1 sentence of 1 article into" in err and "(1 shard, 0 resumed)" in err

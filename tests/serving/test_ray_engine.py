@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from claimtype.batch import ScoreOptions, score
-from claimtype.engines import InlineEngine, PredictorSpec
+from claimtype.batch.engines import InlineEngine, PredictorSpec
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
@@ -21,7 +21,7 @@ def local_ray():  # type: ignore[no-untyped-def]
 def test_ray_output_equals_the_local_engine(
     tmp_path: Path, tiny_model_dir: Path, local_ray: None
 ) -> None:
-    from claimtype.ray_engine import RayEngine
+    from claimtype.batch.ray import RayEngine
 
     source = tmp_path / "archive.jsonl"
     words = ["the union said the port would close", "the mayor offered to rebuild the bridge"]

@@ -3,14 +3,15 @@
 import concurrent.futures
 import shutil
 import threading
+import time
 import weakref
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+import claimtype.api.reloading
 import claimtype.predictor
-import claimtype.reloading
 from claimtype.api import create_app, load_predictor
 from claimtype.settings import Settings
 from tests.tiny import versioned_copy
@@ -98,7 +99,7 @@ def test_a_server_without_model_follows_the_registry(
     """Without --model, reloads look the registry up afresh, also after a reload naming its
     current directory (what `promote --reload` sends); naming another directory pins it."""
     current = versioned_copy(tiny_model_dir, tmp_path / "v1", "1.0.0")
-    monkeypatch.setattr(claimtype.reloading, "default_model_dir", lambda: current)
+    monkeypatch.setattr(claimtype.api.reloading, "default_model_dir", lambda: current)
     settings = Settings(admin_keys="root")
     with TestClient(create_app(settings, load_predictor(settings, tiny_model_dir))) as c:
         sighup(c)
@@ -124,3 +125,36 @@ def test_results_name_the_model_that_computed_them(tiny_model_dir: Path, tmp_pat
         after = c.post("/v1/classify/article", json={"text": "The mayor said so."}).json()
         assert (before, after["model"]) == ("tiny-model@0.0.1", "tiny-model@9.9.9")
         assert c.get("/readyz").json()["model"] == "tiny-model@9.9.9"
+
+
+def test_model_info_changes_with_the_model_new_requests_get(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """While a batch on the old model is still running, /v1/model names the new one."""
+    other = versioned_copy(tiny_model_dir, tmp_path / "other", "9.9.9")
+    settings = Settings(model=tiny_model_dir, admin_keys="root")
+    old = load_predictor(settings)
+    running, release = threading.Event(), threading.Event()
+    predict = old.predict
+
+    def slow_predict(texts):  # type: ignore[no-untyped-def]
+        running.set()
+        release.wait(30)
+        return predict(texts)
+
+    old.predict = slow_predict  # type: ignore[method-assign]
+    app = create_app(settings, old)
+    with TestClient(app) as c, concurrent.futures.ThreadPoolExecutor(2) as pool:
+        in_flight = pool.submit(c.post, "/v1/classify", json={"texts": ["the mayor said"]})
+        assert running.wait(30)
+        reload = pool.submit(c.post, "/v1/admin/reload", json={"model": str(other)}, headers=ADMIN)
+        deadline = time.monotonic() + 30
+        while app.state.served.batcher.model != "tiny-model@9.9.9" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        try:
+            assert served_version(c) == "9.9.9"  # what the next classify will be answered by
+        finally:
+            release.set()
+        assert in_flight.result().json()["model"] == "tiny-model@0.0.1"
+        assert reload.result().status_code == 200
+        assert c.post("/v1/classify", json={"texts": ["x"]}).json()["model"] == "tiny-model@9.9.9"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from claimtype.batch import ScoreOptions, score, work_dir_for
-from claimtype.engines import InlineEngine, PoolEngine, PredictorSpec
+from claimtype.batch.engines import InlineEngine, PoolEngine, PredictorSpec
+from claimtype.batch.job import ScoreOptions, score, work_dir_for
+from claimtype.batch.shards import JobMismatchError
 from claimtype.files import atomic_file
-from claimtype.shards import JobMismatchError
 from tests import tiny
 
 ROOT = Path(__file__).resolve().parents[2]

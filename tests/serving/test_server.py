@@ -252,7 +252,7 @@ def test_the_open_files_limit_is_raised_to_fit_the_cap(
     import resource
     from unittest import mock
 
-    from claimtype import server
+    from claimtype.api import server
 
     calls = []
     monkeypatch.setattr(resource, "getrlimit", lambda _: (soft, hard))

@@ -11,12 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from claimtype.api import create_app
+from claimtype.api.viewer import ASSETS, CSP
 from claimtype.settings import Settings
-from claimtype.viewer import ASSETS, CSP
 from tests.fakes import FakePredictor
 
 ROOT = Path(__file__).resolve().parents[2]
-STATIC = ROOT / "serving" / "static"
+STATIC = ROOT / "serving" / "api" / "static"
 
 
 @pytest.fixture()
@@ -75,6 +75,6 @@ def test_assets_are_package_data() -> None:
     """A wheel that left them out would serve a 500 instead of the page."""
     patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
         "package-data"
-    ]["claimtype"]
+    ]["claimtype.api"]
     for name in ASSETS:
         assert any(fnmatch(f"static/{name}", p) for p in patterns), name

@@ -59,7 +59,7 @@ def test_gate_refuses_a_candidate_not_measured_on_a_set() -> None:
 
 
 @pytest.fixture(scope="module")
-def candidates(tiny_model_dir: Path, tiny_config, tmp_path_factory) -> dict[str, Path]:  # type: ignore[no-untyped-def]
+def candidates(exported_model_dir: Path, tiny_config, tmp_path_factory) -> dict[str, Path]:  # type: ignore[no-untyped-def]
     """good: the tiny model (0.0.1); bad: the same recipe stopped after one step (0.0.2, 0.0.3)."""
     from claimtype.training.export import ExportConfig, export
     from claimtype.training.train import train
@@ -74,7 +74,7 @@ def candidates(tiny_model_dir: Path, tiny_config, tmp_path_factory) -> dict[str,
     worse = export(
         ExportConfig(run=run, out=root / "worse", name="tiny-model", version="0.0.3", **loose)
     )
-    return {"good": tiny_model_dir, "bad": bad, "worse": worse}
+    return {"good": exported_model_dir, "bad": bad, "worse": worse}
 
 
 @pytest.fixture(scope="module")

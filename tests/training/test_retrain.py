@@ -55,11 +55,13 @@ def test_run_records_data_weights_code_config_and_report(tiny_run: Path, tiny_co
     assert not (tiny_run / "tensorboard").exists()  # tracking is off by default
 
 
-def test_export_adds_the_served_figures_to_the_report(tiny_model_dir: Path, tiny_run: Path) -> None:
+def test_export_adds_the_served_figures_to_the_report(
+    exported_model_dir: Path, tiny_run: Path
+) -> None:
     report = (tiny_run / "report.md").read_text()
     assert "int8 ONNX" in report and "](confusion_dev_int8.png)" in report
     assert (tiny_run / "confusion_dev_int8.png").is_file()
-    training = json.loads((tiny_model_dir / "metrics.json").read_text())["training"]
+    training = json.loads((exported_model_dir / "metrics.json").read_text())["training"]
     assert training["run"] == str(tiny_run.resolve()) and len(training["data_sha256"]) == 64
 
 

@@ -17,23 +17,23 @@ def test_run_directory_has_everything(tiny_run: Path) -> None:
     assert len(info["data_sha256"]) == 64 and info["wall_seconds"] > 0
 
 
-def test_export_writes_a_self_describing_directory(tiny_model_dir: Path) -> None:
-    names = {p.name for p in tiny_model_dir.iterdir()}
+def test_export_writes_a_self_describing_directory(exported_model_dir: Path) -> None:
+    names = {p.name for p in exported_model_dir.iterdir()}
     assert {"config.json", "tokenizer.json", "model.onnx", "model_quantized.onnx",
             "manifest.json", "metrics.json", "README.md"} <= names  # fmt: skip
-    config = json.loads((tiny_model_dir / "config.json").read_text())
+    config = json.loads((exported_model_dir / "config.json").read_text())
     assert config["id2label"] == {"0": "fact", "1": "claim", "2": "denial", "3": "offer"}
-    metrics = json.loads((tiny_model_dir / "metrics.json").read_text())
+    metrics = json.loads((exported_model_dir / "metrics.json").read_text())
     parity = metrics["parity"]
     assert parity["fp32_vs_torch_max_abs_logit_diff"] < 1e-3
     assert parity["int8_vs_fp32_label_agreement"] >= 0.99
     assert metrics["dev"]["temperature"] > 0 and "ece" in metrics["dev"]
     assert metrics["sets"] == ["dev"] and metrics["calibration"]["set"] == "dev"
     assert set(metrics["baseline_cue_word"]) == set(metrics["baseline_bow"]) == {"dev"}
-    assert (tiny_model_dir / "reliability.png").stat().st_size > 1000
-    tok = json.loads((tiny_model_dir / "tokenizer.json").read_text())
+    assert (exported_model_dir / "reliability.png").stat().st_size > 1000
+    tok = json.loads((exported_model_dir / "tokenizer.json").read_text())
     assert tok["truncation"]["max_length"] == 32 and tok["padding"]["pad_id"] == 0
-    assert "macro-F1" in (tiny_model_dir / "README.md").read_text()
+    assert "macro-F1" in (exported_model_dir / "README.md").read_text()
 
 
 def test_export_refuses_when_parity_fails(tiny_run: Path, tmp_path: Path) -> None:
@@ -46,12 +46,12 @@ def test_export_refuses_when_parity_fails(tiny_run: Path, tmp_path: Path) -> Non
     assert not out.exists() and not out.with_name("never.staging").exists()
 
 
-def test_loads_in_transformers_config_and_tokenizer(tiny_model_dir: Path) -> None:
+def test_loads_in_transformers_config_and_tokenizer(exported_model_dir: Path) -> None:
     from transformers import AutoConfig, AutoTokenizer
 
-    config = AutoConfig.from_pretrained(tiny_model_dir)
+    config = AutoConfig.from_pretrained(exported_model_dir)
     assert config.id2label[2] == "denial"
-    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tok = AutoTokenizer.from_pretrained(exported_model_dir)
     assert tok("the union said")["input_ids"][0] == tok.cls_token_id
 
 
@@ -149,8 +149,39 @@ def test_failing_int8_gates_keep_ffn_outputs_in_fp32_one_layer_at_a_time(monkeyp
         )  # fmt: skip
 
 
-def test_ffn_output_nodes_of_an_exported_graph(tiny_model_dir: Path) -> None:
+def test_ffn_output_nodes_of_an_exported_graph(exported_model_dir: Path) -> None:
     from claimtype.training.export import ffn_output_nodes
 
-    nodes = ffn_output_nodes(tiny_model_dir / "model.onnx")
+    nodes = ffn_output_nodes(exported_model_dir / "model.onnx")
     assert len(nodes) == 2 and "layer.0/" in nodes[0] and "layer.1/" in nodes[1]
+
+
+def test_export_keeps_an_existing_out_unless_forced(
+    tiny_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from claimtype.cli import main
+
+    out = tmp_path / "released"
+    out.mkdir()
+    (out / "keep.txt").write_text("a released model")
+    with pytest.raises(SystemExit, match="--force"):
+        main(["export", str(tiny_run), "--out", str(out), "--eval-set", "x=absent.jsonl"])
+    assert (out / "keep.txt").read_text() == "a released model"
+    code = main(["export", str(tiny_run), "--out", str(out), "--force", "--eval-set", "x=absent"])
+    assert code == 0 and not (out / "keep.txt").exists() and (out / "manifest.json").is_file()
+
+
+def test_the_committed_tiny_model_has_the_contract_export_writes_now(
+    exported_model_dir: Path, tiny_model_dir: Path
+) -> None:
+    """When this fails, rebuild it: python -m tests.fixtures.build_tiny_model."""
+    fresh = json.loads((exported_model_dir / "manifest.json").read_text())
+    committed = json.loads((tiny_model_dir / "manifest.json").read_text())
+    keys = ("format", "format_version", "labels", "max_length", "normalization_version")
+    assert {k: committed[k] for k in keys} == {k: fresh[k] for k in keys}
+    assert (committed["inputs"], committed["output"], committed["onnx"]) == (
+        fresh["inputs"],
+        fresh["output"],
+        fresh["onnx"],
+    )
+    assert set(committed["files"]) == set(fresh["files"])

@@ -28,8 +28,8 @@ from functools import partial
 from pathlib import Path
 from typing import Literal, Protocol
 
-from .artefact import Precision, load_model_dir
-from .predictor import OnnxPredictor, Predictor
+from ..artefact import Precision, load_model_dir
+from ..predictor import OnnxPredictor, Predictor
 from .scoring import score_shard
 from .shards import Shard, ShardResult
 

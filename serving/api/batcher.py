@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .predictor import Predictor
-from .schemas import Prediction
+from ..predictor import Predictor
+from ..schemas import Prediction
 
 __all__ = ["MicroBatcher", "Scored"]
 

@@ -22,6 +22,8 @@ import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from .middleware import send_json
 
 __all__ = ["ADMIN_PREFIX", "Access", "KeyCheck", "presented_key"]
@@ -92,11 +94,11 @@ class Access:
 class KeyCheck:
     """ASGI middleware: refuse a request without a valid key before the app reads it."""
 
-    def __init__(self, app, access: Access) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, app: ASGIApp, access: Access) -> None:
         self.app = app
         self.access = access
 
-    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             refused = self.access.refusal(scope["path"], scope["headers"])
             if refused is not None:

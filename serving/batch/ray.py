@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .extras import install_hint
-from .predictor import Predictor
+from ..extras import install_hint
+from ..predictor import Predictor
 from .scoring import score_shard
 from .shards import Shard, ShardResult
 

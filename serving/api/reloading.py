@@ -33,13 +33,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from .artefact import ModelDirError, load_model_dir
+from ..artefact import ModelDirError, load_model_dir
+from ..labels import DEFINITIONS, LABELS
+from ..predictor import OnnxPredictor, Predictor
+from ..schemas import LabelInfo, ModelInfo
+from ..settings import Settings, default_model_dir
 from .batcher import MicroBatcher
-from .labels import DEFINITIONS, LABELS
 from .observability import ApiMetrics
-from .predictor import OnnxPredictor, Predictor
-from .schemas import LabelInfo, ModelInfo
-from .settings import Settings, default_model_dir
 
 __all__ = ["ServedModel", "load_predictor", "model_info"]
 
@@ -66,7 +66,7 @@ def model_info(predictor: Predictor) -> ModelInfo | None:
         labels=[LabelInfo(name=k, definition=DEFINITIONS[k]) for k in LABELS],
         max_length=m.max_length,
         temperature=m.temperature,
-        files={**m.files, **m.optional_files},
+        files=model_dir.files(),
         metrics=model_dir.metrics(),
     )
 
@@ -148,9 +148,12 @@ class ServedModel:
             target = source or default_model_dir()
             new = await self._on_loader(self._load, target)
             name, info = new.name, model_info(new)
-            old = await self.batcher.swap(new)
+            # info and metrics change in the same step as the batcher's predictor (swap's first
+            # line), not once batches still running on the old model finish: /v1/model names
+            # the model that new requests get
             self.info, self.source = info, source
             self.metrics.set_model(name)
+            old = await self.batcher.swap(new)
             del new, old  # the last references: the old session is freed here
             await self._on_loader(trim_heap)
             self.logger.info(

@@ -20,9 +20,9 @@ from typing import Any
 
 import uvicorn
 
+from ..settings import Settings
 from .connections import ServerConfig
 from .observability import server_log_config
-from .settings import Settings
 
 __all__ = ["Server", "serve", "server_config"]
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from .files import atomic_write
+from ..files import atomic_write
 from .readers import Article, InputError
 
 __all__ = [
