@@ -120,6 +120,12 @@ class OnnxPredictor:
                 f"{sorted(self.manifest.inputs)}"
             )
         self.inputs = found
+        outputs = [o.name for o in self.session.get_outputs()]
+        if self.manifest.output not in outputs:
+            raise ModelDirError(
+                f"{model_dir.path}: the manifest's output {self.manifest.output!r} is not among "
+                f"the ONNX outputs {outputs}"
+            )
         self.pool = ThreadPoolExecutor(concurrency) if concurrency > 1 else None
 
     def close(self) -> None:

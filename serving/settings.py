@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     )
     log_json: bool = Field(default=True, description="one JSON object per log line")
     viewer: bool = Field(default=True, description="serve the article viewer page at /")
+    ray_temp_dir: Path | None = Field(
+        default=None,
+        description="session folder of a Ray that `score --engine ray` starts itself "
+        "(default: a fresh temporary folder, removed afterwards; Ray's own is /tmp/ray)",
+    )
     feedback_db: Path = Field(
         default=Path("feedback.sqlite3"),
         description="SQLite file for users' corrections; created on the first one",

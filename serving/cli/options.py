@@ -14,7 +14,9 @@ __all__ = ["model_flags", "predictor_from", "settings_from"]
 
 #: `serve` flags named like their settings (--idle-timeout is CLAIMTYPE_IDLE_TIMEOUT)
 SERVER_LIMITS = ("idle_timeout", "request_timeout", "max_connections", "graceful_timeout")
-SETTING_FLAGS = ("model", "precision", "threads", "host", "port", "batch_size", *SERVER_LIMITS)
+SETTING_FLAGS = (
+    "model", "precision", "threads", "host", "port", "batch_size", "ray_temp_dir", *SERVER_LIMITS
+)  # fmt: skip
 
 
 def model_flags(p: argparse.ArgumentParser) -> None:

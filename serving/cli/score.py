@@ -27,6 +27,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=["local", "ray"], default="local")
     p.add_argument("--workers", type=int, help="workers or Ray actors (default: cores)")
     p.add_argument("--parallel", choices=["threads", "processes"], default="threads")
+    p.add_argument(
+        "--ray-temp-dir",
+        type=Path,
+        dest="ray_temp_dir",
+        help="folder for the session files of a Ray started for the job (CLAIMTYPE_RAY_TEMP_DIR)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     model_flags(p)
 
@@ -44,7 +50,7 @@ def engine_for(args: argparse.Namespace) -> tuple[Any, dict[str, object]]:
         from ..batch.ray import RayEngine
 
         try:
-            return RayEngine(spec, workers), spec.identity()
+            return RayEngine(spec, workers, temp_dir=settings.ray_temp_dir), spec.identity()
         except ImportError as exc:
             raise SystemExit(f"score: {exc}") from None
     if workers == 1:

@@ -124,7 +124,7 @@ def test_directories_are_walked_sorted_and_skip_hidden_and_unknown_files(tmp_pat
 
 def test_output_formats_hold_the_same_rows(tmp_path: Path) -> None:
     _archive(tmp_path)
-    import pyarrow.parquet as pq
+    pq = pytest.importorskip("pyarrow.parquet", reason="the parquet extra is not installed")
 
     inputs = [tmp_path / "recs.jsonl", tmp_path / "txt"]
     rows, _ = _score(inputs, tmp_path / "out.jsonl", summary=tmp_path / "summary.csv")
@@ -152,7 +152,7 @@ def test_output_formats_hold_the_same_rows(tmp_path: Path) -> None:
 
 def test_no_split_keeps_input_fields_in_every_format(tmp_path: Path) -> None:
     _archive(tmp_path)
-    import pyarrow.parquet as pq
+    pq = pytest.importorskip("pyarrow.parquet", reason="the parquet extra is not installed")
 
     rows, _ = _score([tmp_path / "recs.csv"], tmp_path / "out.jsonl", split=False)
     assert [r.get("id") for r in rows] == ["r1", "", "7"]  # CSV cells are strings

@@ -261,3 +261,28 @@ def test_the_open_files_limit_is_raised_to_fit_the_cap(
     server._room_for_connections(1000)
     assert calls == ([] if raised_to is None else [(raised_to, hard)])
     assert server.logger.warning.called == warns
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_client_that_writes_the_whole_body_first_reads_the_413(
+    server: Running, chunked: bool
+) -> None:
+    """Python's urllib sends all 2 MB before it reads: the answer must still reach it."""
+    import urllib.error
+    import urllib.request
+
+    body = b"x" * (2 * 1024 * 1024)
+    data = iter([body[i : i + 65536] for i in range(0, len(body), 65536)]) if chunked else body
+    headers = {"Content-Type": "text/plain", "X-API-Key": "k1"}
+    if chunked:
+        headers["Transfer-Encoding"] = "chunked"
+    for _ in range(10):  # a reset came now and then, not every time
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server.port}/v1/classify", data=data, headers=headers
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=WAIT)
+        assert refused.value.code == 413
+        assert b"max_body_bytes" in refused.value.read()
+        if chunked:
+            data = iter([body[i : i + 65536] for i in range(0, len(body), 65536)])
