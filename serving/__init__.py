@@ -1,10 +1,9 @@
 """claimtype: label a news sentence as fact, claim, denial or offer.
 
-    import claimtype
-    model = claimtype.load()            # the shipped model, verified at load
-    model.predict(["The ministry denied the report."])
-    model.classify_article(text)        # sentences with character offsets
-    claimtype.score_frame(df)           # a pandas DataFrame's "text" column
+`load()` gives a Classifier for the shipped model (or a directory named), whose
+`predict` labels sentences and `classify_article` an article sentence by
+sentence; `score_frame` labels a pandas DataFrame. The README's "from Python"
+section shows them with real output, and a test runs it.
 
 This package is the runtime and owns the contract (labels, normalisation,
 tokenisation, model-directory format). It needs ONNX Runtime and tokenizers

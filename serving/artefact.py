@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -95,7 +95,7 @@ class ModelDirectory:
         optional = self.manifest.optional_files.items()
         return {**self.manifest.files, **{n: h for n, h in optional if (self.path / n).is_file()}}
 
-    def metrics(self) -> dict:
+    def metrics(self) -> dict[str, Any]:
         """metrics.json, or an empty dict when the directory has none."""
         path = self.path / "metrics.json"
         return json.loads(path.read_text()) if path.is_file() else {}

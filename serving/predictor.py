@@ -16,7 +16,7 @@ import numpy as np
 
 from .artefact import ModelDirectory, ModelDirError
 from .cpus import cores
-from .labels import LABELS
+from .labels import LABELS, Label
 from .preprocess import Encoder, Tokens
 from .schemas import Prediction
 
@@ -46,7 +46,8 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     z = logits.astype(np.float64) / temperature
     z -= z.max(axis=-1, keepdims=True)
     e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+    probs: np.ndarray = e / e.sum(axis=-1, keepdims=True)
+    return probs
 
 
 def to_predictions(probs: np.ndarray, truncated: Sequence[bool]) -> list[Prediction]:
@@ -54,7 +55,7 @@ def to_predictions(probs: np.ndarray, truncated: Sequence[bool]) -> list[Predict
     best = probs.argmax(axis=-1)
     return [
         Prediction(
-            label=LABELS[int(b)],
+            label=Label(LABELS[int(b)]),
             scores={name: round(float(p), 6) for name, p in zip(LABELS, row, strict=True)},
             truncated=t,
         )
@@ -138,7 +139,8 @@ class OnnxPredictor:
         batch = self.encoder.collate(rows)
         feed = {name: batch.arrays[name] for name in self.inputs}
         (logits,) = self.session.run([self.manifest.output], feed)
-        return logits
+        result: np.ndarray = logits
+        return result
 
     def logits(self, texts: Sequence[str]) -> tuple[np.ndarray, list[bool]]:
         """Uncalibrated logits in input order, batched by token length."""

@@ -29,7 +29,7 @@ from ..schemas import Prediction
 
 __all__ = ["MicroBatcher", "Scored"]
 
-_Item = tuple[Sequence[str], asyncio.Future]
+_Item = tuple[Sequence[str], "asyncio.Future[Scored]"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class MicroBatcher:
         self.on_batch = on_batch
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claimtype-infer")
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._busy = False
 
     def start(self) -> None:
@@ -85,7 +85,7 @@ class MicroBatcher:
         return old
 
     async def predict(self, texts: Sequence[str]) -> Scored:
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Scored] = asyncio.get_running_loop().create_future()
         await self._queue.put((texts, future))
         return await future
 

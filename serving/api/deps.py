@@ -24,19 +24,23 @@ __all__ = ["FeedbackDep", "LoggerDep", "Predict", "PredictDep", "ServedDep", "Se
 
 
 def _settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def _served(request: Request) -> ServedModel:
-    return request.app.state.served
+    served: ServedModel = request.app.state.served
+    return served
 
 
 def _feedback(request: Request) -> FeedbackStore:
-    return request.app.state.feedback
+    store: FeedbackStore = request.app.state.feedback
+    return store
 
 
 def _logger(request: Request) -> logging.Logger:
-    return request.app.state.logger
+    logger: logging.Logger = request.app.state.logger
+    return logger
 
 
 class Predict:

@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 import time
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -88,7 +89,7 @@ def configure_logging(json_lines: bool) -> logging.Logger:
     return logger
 
 
-def server_log_config(json_lines: bool) -> dict:
+def server_log_config(json_lines: bool) -> dict[str, Any]:
     """logging.config for uvicorn: its lines in the same format as ours, no access log.
 
     The access log is Observe's request line (serving/middleware.py); uvicorn's own

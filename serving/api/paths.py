@@ -21,7 +21,8 @@ def public_paths(settings: Settings, app: FastAPI) -> set[str]:
     if "viewer" in pages and settings.viewer:
         paths |= {"/"} | {f"/static/{name}" for name in ASSETS if name != "index.html"}
     if "docs" in pages:
-        paths |= {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url} - {None}
+        docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+        paths |= {url for url in docs if url is not None}
     if "openapi" in pages and app.openapi_url:
         paths.add(app.openapi_url)
     return paths

@@ -97,7 +97,7 @@ class ServedModel:
         self.source = settings.named_model()
         self._loader = loader
         self._lock = asyncio.Lock()
-        self._signal_reloads: set[asyncio.Task] = set()
+        self._signal_reloads: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def open(

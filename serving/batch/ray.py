@@ -81,7 +81,7 @@ class RayEngine:
             import ray
         except ImportError:
             raise ImportError(RAY_EXTRA) from None
-        self.ray = ray
+        self.ray: Any = ray  # untyped
         self.spec = spec
         self.workers = workers
         self.window = window or 4 * workers
@@ -140,4 +140,5 @@ class RayEngine:
     def _next(self, pending: list[Any]) -> ShardResult:
         (done,), _ = self.ray.wait(pending, num_returns=1)
         pending.remove(done)
-        return self.ray.get(done)
+        result: ShardResult = self.ray.get(done)
+        return result

@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ..extras import install_hint
 
@@ -149,7 +149,9 @@ class _Counted:
     def __init__(self, path: Path) -> None:
         self.raw = path.open("rb")
         self.stream: IO[bytes] = (
-            gzip.GzipFile(fileobj=self.raw) if path.suffix.lower() == ".gz" else self.raw
+            cast(IO[bytes], gzip.GzipFile(fileobj=self.raw))
+            if path.suffix.lower() == ".gz"
+            else self.raw
         )
 
     def position(self) -> int:

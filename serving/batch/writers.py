@@ -81,7 +81,7 @@ def _write_csv(work: WorkDir, shards: int, split: bool, sink: IO[bytes]) -> None
     text.detach()
 
 
-def _split_schema():  # type: ignore[no-untyped-def]
+def _split_schema() -> Any:
     import pyarrow as pa
 
     return pa.schema(
@@ -98,7 +98,7 @@ def _split_schema():  # type: ignore[no-untyped-def]
     )
 
 
-def _shard_table(work: WorkDir, index: int, schema):  # type: ignore[no-untyped-def]
+def _shard_table(work: WorkDir, index: int, schema: Any) -> Any:
     import pyarrow as pa
 
     with work.open_rows(index) as fh:

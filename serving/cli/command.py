@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 __all__ = ["Command", "Group", "Subparsers"]
 
-Subparsers = argparse._SubParsersAction  # argparse's own name for what add_subparsers returns
+#: argparse's own name for what add_subparsers returns
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ async def classify(
     """Label each text (one sentence each), in order."""
     check_texts(body, settings)
     scored = await predict(body.texts)
-    ids = body.ids or [None] * len(scored.predictions)
+    ids: list[str | None] = list(body.ids) if body.ids else [None] * len(scored.predictions)
     # the hot path: Predictions are already validated, so serialise them directly
     # instead of building and re-validating a ClassifyResponse per request
     results = [
