@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .command import Command
 from .options import model_flags, settings_from
+
+if TYPE_CHECKING:
+    from ..batch.engines import Engine
+    from ..batch.job import ScoreOptions
 
 __all__ = ["COMMAND"]
 
@@ -37,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     model_flags(p)
 
 
-def engine_for(args: argparse.Namespace) -> tuple[Any, dict[str, object]]:
+def engine_for(args: argparse.Namespace) -> tuple[Engine, dict[str, object]]:
     """The engine and the model identity for `score`, from its flags."""
     from ..batch.engines import InlineEngine, PoolEngine, PredictorSpec
     from ..cpus import cores
@@ -58,7 +62,7 @@ def engine_for(args: argparse.Namespace) -> tuple[Any, dict[str, object]]:
     return PoolEngine(spec, workers, args.parallel), spec.identity()
 
 
-def options_from(args: argparse.Namespace) -> Any:
+def options_from(args: argparse.Namespace) -> ScoreOptions:
     from ..batch.job import ScoreOptions
 
     return ScoreOptions(
