@@ -52,13 +52,13 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    from serving.settings import Settings
-    from training.add_data import add_data
-    from training.config import TrainConfig
-    from training.data import EVAL_SETS, read_jsonl, write_jsonl
-    from training.export import ExportConfig, export
-    from training.promote import compare, format_comparison, load_sets
-    from training.train import train
+    from claimtype.settings import Settings
+    from claimtype.training.add_data import add_data
+    from claimtype.training.config import TrainConfig
+    from claimtype.training.data import EVAL_SETS, read_jsonl, write_jsonl
+    from claimtype.training.export import ExportConfig, export
+    from claimtype.training.promote import compare, format_comparison, load_sets
+    from claimtype.training.train import train
 
     work = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench-retrain-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Benchmark `claimtype score` against the transformers PyTorch pipeline, in one run.
 
 A synthetic archive (news-style articles recombined from templates, so nothing
-is downloaded) is scored by `serving.batch.score` - reading, splitting, scoring
+is downloaded) is scored by `claimtype.batch.score` - reading, splitting, scoring
 and writing included - and the same sentences, already split, go through the
 `transformers` text-classification pipeline at batch size 32. Both get the same
 cores. The script also prints the effective GFLOP/s of the model part (BERT
@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from serving.engines import cores
+from claimtype.cpus import cores
 
 #: MiniLM-L6-H384 (all-MiniLM-L6-v2's encoder): what the shipped model is built on
 MINILM = {
@@ -125,7 +125,7 @@ def article(rng: random.Random) -> str:
 
 def write_archive(directory: Path, sentences: int, seed: int = 13) -> Path:
     """A JSONL archive of generated articles holding at least `sentences` sentences."""
-    from serving.sentences import split_sentences
+    from claimtype.sentences import split_sentences
 
     rng = random.Random(seed)
     path = directory / "archive.jsonl"
@@ -208,8 +208,8 @@ def model_part(model_dir: Path, sentences: Sequence[str], workers: int) -> tuple
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from serving.artefact import load_model_dir
-    from serving.predictor import OnnxPredictor
+    from claimtype.artefact import load_model_dir
+    from claimtype.predictor import OnnxPredictor
 
     predictor = OnnxPredictor(load_model_dir(model_dir), threads=1)
     rows = sorted(predictor.encoder.tokenize(sentences), key=len)
@@ -228,8 +228,8 @@ def model_part(model_dir: Path, sentences: Sequence[str], workers: int) -> tuple
 
 def score_archive(model_dir: Path, archive: Path, workers: int, parallel: str) -> int:
     """One `claimtype score` run, as the CLI does it: read, split, score, write JSONL."""
-    from serving.batch import ScoreOptions, score
-    from serving.engines import InlineEngine, PoolEngine, PredictorSpec
+    from claimtype.batch import ScoreOptions, score
+    from claimtype.batch.engines import InlineEngine, PoolEngine, PredictorSpec
 
     out = archive.with_name(f"scores-{parallel}.jsonl")
     if workers == 1:
@@ -242,8 +242,8 @@ def score_archive(model_dir: Path, archive: Path, workers: int, parallel: str) -
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from serving.sentences import split_sentences
-    from serving.settings import default_model_dir
+    from claimtype.sentences import split_sentences
+    from claimtype.settings import default_model_dir
 
     parser = argparse.ArgumentParser(
         prog="claimtype bench score", description=(__doc__ or "").split("\n\n")[0]

@@ -161,7 +161,8 @@ def main() -> None:
     port = free_port()
     ours = measure(
         "claimtype",
-        [sys.executable, "-m", "serving.cli", "serve", "--model", args.model, "--port", str(port)],
+        [sys.executable, "-m", "claimtype.cli", "serve", "--model", args.model,
+         "--port", str(port)],
         port, sentences, args, env,
     )  # fmt: skip
     c1 = ours["c1"]

@@ -27,7 +27,7 @@ def build_pipeline(weights: str | None):  # type: ignore[no-untyped-def]
         pipeline,
     )
 
-    from training.config import base_model_dir
+    from claimtype.training.config import base_model_dir
 
     torch.set_num_threads(os.cpu_count() or 1)
     base = base_model_dir()

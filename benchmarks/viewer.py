@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from serving.settings import Settings  # noqa: E402
+from claimtype.settings import Settings  # noqa: E402
 from tests.browser.harness import chromium_path, launch, live_server  # noqa: E402
 
 # timed inside the page (no polling from Python): click, wait for the status line that

@@ -1,10 +1,14 @@
-"""Screenshot the article viewer on a real article with a real model: docs/viewer.png.
+"""Screenshot the article viewer on a real article with a real model.
 
 Runs the app on loopback with the given model, opens the page in headless Chromium
 (the same harness as tests/browser), classifies the article, focuses one sentence so
 the details panel shows its probabilities, and saves a full-page screenshot.
 
-    PYTHONPATH=. python scripts/viewer_screenshot.py --model models/claimtype-minilm
+    python scripts/viewer_screenshot.py                          # test-artifacts/viewer.png
+    python scripts/viewer_screenshot.py --out docs/viewer.png    # replace the docs' figure
+
+The default goes to a git-ignored folder: a trial run must not overwrite the tracked
+docs/viewer.png.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from serving.settings import Settings  # noqa: E402
+from claimtype.settings import Settings  # noqa: E402
 from tests.browser.harness import chromium_path, launch, live_server  # noqa: E402
 
 
@@ -25,7 +29,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="model directory (default: the shipped one)")
     parser.add_argument("--article", type=Path, default=ROOT / "docs" / "viewer-article.txt")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "viewer.png")
+    parser.add_argument("--out", type=Path, default=ROOT / "test-artifacts" / "viewer.png")
     parser.add_argument("--focus", type=int, default=5, help="sentence to focus (0-based)")
     parser.add_argument("--threshold", type=float, default=0.6, help="needs-review threshold")
     parser.add_argument("--threads", type=int, default=1)

@@ -12,12 +12,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from serving.labels import LABELS, id2label
-from serving.preprocess import NORMALIZATION_VERSION
+from .labels import LABELS, id2label
+from .preprocess import NORMALIZATION_VERSION
 
 __all__ = [
     "FORMAT_VERSION",
@@ -90,7 +90,12 @@ class ModelDirectory:
         """Precisions whose ONNX file is present in the directory."""
         return [p for p, f in self.manifest.onnx.items() if (self.path / f).is_file()]
 
-    def metrics(self) -> dict:
+    def files(self) -> dict[str, str]:
+        """sha256 of each file the directory holds: every listed file, the optional ones present."""
+        optional = self.manifest.optional_files.items()
+        return {**self.manifest.files, **{n: h for n, h in optional if (self.path / n).is_file()}}
+
+    def metrics(self) -> dict[str, Any]:
         """metrics.json, or an empty dict when the directory has none."""
         path = self.path / "metrics.json"
         return json.loads(path.read_text()) if path.is_file() else {}

@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from serving.files import atomic_file
-from serving.preprocess import normalize
+from .files import atomic_file
+from .preprocess import normalize
 
 __all__ = ["FEEDBACK_DOMAIN", "FeedbackRecord", "FeedbackStore", "export_feedback"]
 

@@ -7,7 +7,6 @@ tested without a model.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,10 +14,11 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from serving.artefact import ModelDirectory, ModelDirError
-from serving.labels import LABELS
-from serving.preprocess import Encoder, Tokens
-from serving.schemas import Prediction
+from .artefact import ModelDirectory, ModelDirError
+from .cpus import cores
+from .labels import LABELS, Label
+from .preprocess import Encoder, Tokens
+from .schemas import Prediction
 
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession
@@ -46,7 +46,8 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     z = logits.astype(np.float64) / temperature
     z -= z.max(axis=-1, keepdims=True)
     e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+    probs: np.ndarray = e / e.sum(axis=-1, keepdims=True)
+    return probs
 
 
 def to_predictions(probs: np.ndarray, truncated: Sequence[bool]) -> list[Prediction]:
@@ -54,7 +55,7 @@ def to_predictions(probs: np.ndarray, truncated: Sequence[bool]) -> list[Predict
     best = probs.argmax(axis=-1)
     return [
         Prediction(
-            label=LABELS[int(b)],
+            label=Label(LABELS[int(b)]),
             scores={name: round(float(p), 6) for name, p in zip(LABELS, row, strict=True)},
             truncated=t,
         )
@@ -108,7 +109,7 @@ class OnnxPredictor:
         self.batch_size = batch_size
         self.encoder = Encoder.from_file(model_dir.tokenizer_path, self.manifest.max_length)
         try:
-            self.session = open_session(model_dir.onnx_path, threads or os.cpu_count() or 1, spin)
+            self.session = open_session(model_dir.onnx_path, threads or cores(), spin)
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelDirError(
                 f"{model_dir.onnx_path}: ONNX Runtime cannot load it: {exc}"
@@ -120,6 +121,12 @@ class OnnxPredictor:
                 f"{sorted(self.manifest.inputs)}"
             )
         self.inputs = found
+        outputs = [o.name for o in self.session.get_outputs()]
+        if self.manifest.output not in outputs:
+            raise ModelDirError(
+                f"{model_dir.path}: the manifest's output {self.manifest.output!r} is not among "
+                f"the ONNX outputs {outputs}"
+            )
         self.pool = ThreadPoolExecutor(concurrency) if concurrency > 1 else None
 
     def close(self) -> None:
@@ -132,7 +139,8 @@ class OnnxPredictor:
         batch = self.encoder.collate(rows)
         feed = {name: batch.arrays[name] for name in self.inputs}
         (logits,) = self.session.run([self.manifest.output], feed)
-        return logits
+        result: np.ndarray = logits
+        return result
 
     def logits(self, texts: Sequence[str]) -> tuple[np.ndarray, list[bool]]:
         """Uncalibrated logits in input order, batched by token length."""

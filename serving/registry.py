@@ -17,12 +17,12 @@ import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from serving.artefact import ModelDirError, load_model_dir
-from serving.files import atomic_write
+from .artefact import ModelDirError, load_model_dir
+from .files import atomic_write
 
 __all__ = [
     "REGISTRY",
@@ -58,7 +58,7 @@ class Version(BaseModel):
     run: str | None = Field(default=None, description="the training run it was exported from")
     data_sha256: str | None = Field(default=None, description="train + dev data of that run")
     code_version: str | None = None
-    metrics: dict[str, dict] = Field(
+    metrics: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="set name -> figures, measured when it was promoted"
     )
     evaluated_on: dict[str, str] = Field(

@@ -6,9 +6,11 @@ and the same sentence in a batch archive carry identical fields.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from serving.labels import Label
+from .labels import Label
 
 __all__ = [
     "ArticleRequest",
@@ -99,7 +101,7 @@ class ModelInfo(BaseModel):
     max_length: int
     temperature: float
     files: dict[str, str] = Field(description="file -> sha256")
-    metrics: dict
+    metrics: dict[str, Any]
 
 
 class ReloadRequest(BaseModel):

@@ -8,30 +8,40 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from serving.artefact import Precision
-from serving.registry import current_model_dir
+from .artefact import Precision
+from .registry import current_model_dir
 
-__all__ = ["DEFAULT_MODEL_NAME", "Settings", "default_model_dir"]
+__all__ = ["DEFAULT_MODEL_NAME", "PAGES", "Settings", "default_model_dir"]
 
 DEFAULT_MODEL_NAME = "claimtype-minilm"
+#: where a wheel puts the shipped model, inside the package
+SHIPPED_DIR = "shipped_model"
+
+#: pages that `public_pages` may open to callers without a key; none of them holds data
+PAGES = ("viewer", "docs", "openapi")
 
 
 def default_model_dir() -> Path:
-    """The model to serve when none is named, in the working directory or the checkout.
+    """The model to serve when none is named: the working directory's, the checkout's or ours.
 
     A models/registry.json (written by `claimtype promote`) names the current
-    version; without one, the shipped ./models/<name>.
+    version; without one, ./models/<name>. A wheel carries the shipped model
+    inside the package (pyproject maps models/<name> to claimtype/shipped_model),
+    so an installed claimtype finds a model from any working directory.
     """
-    for root in (Path.cwd(), Path(__file__).resolve().parent.parent):
+    package = Path(__file__).resolve().parent
+    for root in (Path.cwd(), package.parent):
         current = current_model_dir(root / "models")
         if current is not None:
             return current
         candidate = root / "models" / DEFAULT_MODEL_NAME
         if (candidate / "manifest.json").is_file():
             return candidate
+    if (package / SHIPPED_DIR / "manifest.json").is_file():
+        return package / SHIPPED_DIR
     return Path("models") / DEFAULT_MODEL_NAME
 
 
@@ -62,12 +72,58 @@ class Settings(BaseSettings):
     admin_keys: str = Field(default="", description="comma-separated keys for /v1/admin/*")
     auth_health: bool = Field(default=False, description="require a key for /healthz, /readyz")
     auth_metrics: bool = Field(default=False, description="require a key for /metrics")
+    public_pages: str = Field(
+        default="viewer,docs,openapi",
+        description="comma-separated pages open without a key when keys are on: viewer (/ and "
+        "/static), docs (/docs, /redoc), openapi (/openapi.json); empty: every page needs one",
+    )
+    idle_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="seconds a connection may stay open with no request in progress, "
+        "before its first request or between keep-alive requests",
+    )
+    request_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="seconds to receive a whole request, headers and body, from its first byte",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="open connections; one more is answered 503 and closed at once",
+    )
+    graceful_timeout: float = Field(
+        default=30.0,
+        ge=0,
+        description="seconds SIGTERM waits for requests in flight before cancelling them",
+    )
     log_json: bool = Field(default=True, description="one JSON object per log line")
     viewer: bool = Field(default=True, description="serve the article viewer page at /")
+    ray_temp_dir: Path | None = Field(
+        default=None,
+        description="session folder of a Ray that `score --engine ray` starts itself "
+        "(default: a fresh temporary folder, removed afterwards; Ray's own is /tmp/ray)",
+    )
     feedback_db: Path = Field(
         default=Path("feedback.sqlite3"),
         description="SQLite file for users' corrections; created on the first one",
     )
+
+    @field_validator("public_pages")
+    @classmethod
+    def _known_pages(cls, value: str) -> str:
+        pages = [p.strip() for p in value.split(",") if p.strip()]
+        unknown = sorted(set(pages) - set(PAGES))
+        if unknown:
+            raise ValueError(f"unknown pages {unknown}; choose from {', '.join(PAGES)}")
+        if "docs" in pages and "openapi" not in pages:
+            raise ValueError("docs needs openapi: the docs page loads /openapi.json without a key")
+        return ",".join(pages)
+
+    def named_model(self) -> Path | None:
+        """The model directory named by a flag or CLAIMTYPE_MODEL; None: the default."""
+        return self.model if "model" in self.model_fields_set else None
 
     def model_path(self) -> Path:
         """The model to load now: the one named, or the default looked up afresh.
@@ -75,7 +131,10 @@ class Settings(BaseSettings):
         Looking the default up again on every (re)load is what lets a running
         server pick up `claimtype promote` or `rollback` on SIGHUP.
         """
-        return self.model if "model" in self.model_fields_set else default_model_dir()
+        return self.named_model() or default_model_dir()
+
+    def pages(self) -> frozenset[str]:
+        return frozenset(p for p in self.public_pages.split(",") if p)
 
     def keys(self) -> list[str]:
         """API keys from CLAIMTYPE_API_KEYS and the key file; empty means auth is off."""

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests import tiny
+from tests.fixtures.build_tiny_model import FIXTURE as TINY_MODEL
+from tests.fixtures.build_tiny_model import tiny_train_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "models" / "claimtype-minilm"
@@ -42,40 +44,33 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def tiny_config(tiny_base: Path, tiny_corpus: tuple[Path, Path], tmp_path_factory):  # type: ignore[no-untyped-def]
-    from serving.artefact import sha256_file
-    from training.config import TrainConfig
-
-    train_file, dev_file = tiny_corpus
-    return TrainConfig(
-        train_file=train_file,
-        dev_file=dev_file,
-        out=tmp_path_factory.mktemp("runs") / "tiny",
-        base_model=tiny_base,
-        base_sha256=sha256_file(tiny_base / "model.safetensors"),
-        max_length=32,
-        epochs=12,
-        batch_size=8,  # 16 leaves too few steps: some seeds then stall at a majority label
-        learning_rate=3e-3,
-        warmup_ratio=0.0,
-        label_smoothing=0.0,
-        threads=2,
-    )
+    return tiny_train_config(tiny_base, tiny_corpus, tmp_path_factory.mktemp("runs") / "tiny")
 
 
 @pytest.fixture(scope="session")
 def tiny_run(tiny_config) -> Path:  # type: ignore[no-untyped-def]
-    from training.train import train
+    from claimtype.training.train import train
 
     return train(tiny_config)
 
 
 @pytest.fixture(scope="session")
-def tiny_model_dir(tiny_run: Path, tiny_config, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
-    from training.export import ExportConfig, export
+def exported_model_dir(tiny_run: Path, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    """The tiny run exported now: for tests of training and export themselves."""
+    from claimtype.training.export import ExportConfig, export
 
     out = tmp_path_factory.mktemp("models") / "tiny-model"
     cfg = ExportConfig(run=tiny_run, out=out, name="tiny-model", version="0.0.1", eval_files={})
     return export(cfg)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir() -> Path:
+    """The committed tiny model (tests/fixtures/build_tiny_model.py): runtime tests need no torch.
+
+    Session-wide and shared: a test that changes a model directory uses fresh_model_dir.
+    """
+    return TINY_MODEL
 
 
 @pytest.fixture()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from serving.labels import LABELS
-from serving.predictor import softmax, to_predictions
-from training.baseline import cue_word_label
+from claimtype.labels import LABELS
+from claimtype.predictor import softmax, to_predictions
+from claimtype.training.baseline import cue_word_label
 
 
 class FakePredictor:
@@ -14,8 +14,10 @@ class FakePredictor:
 
     name = "fake@0"
 
-    def __init__(self) -> None:
+    def __init__(self, truncate_over: int | None = None) -> None:
         self.calls: list[list[str]] = []
+        #: texts longer than this many characters are reported as truncated
+        self.truncate_over = truncate_over
 
     def predict(self, texts: Sequence[str]):  # type: ignore[no-untyped-def]
         import numpy as np
@@ -24,4 +26,7 @@ class FakePredictor:
         logits = np.zeros((len(texts), len(LABELS)))
         for i, text in enumerate(texts):
             logits[i, LABELS.index(cue_word_label(text))] = 4.0
-        return to_predictions(softmax(logits), [False] * len(texts))
+        limit = self.truncate_over
+        return to_predictions(
+            softmax(logits), [limit is not None and len(t) > limit for t in texts]
+        )

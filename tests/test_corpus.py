@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from training.data import HELD_OUT_BEATS, RULES, read_jsonl, stats, validate_splits
+from claimtype.training.data import HELD_OUT_BEATS, RULES, read_jsonl, stats, validate_splits
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SPLITS = ("train", "dev", "dev_wire", "challenge")
@@ -58,7 +58,7 @@ def test_dev_wire_is_realistic_and_not_solvable_by_cue_words(
     train_writers = {r["story"].split("-")[0] for r in splits["train"] if r.get("style") == "wire"}
     assert writers and not writers & train_writers
     pytest.importorskip("sklearn")
-    from training.bow import bow_metrics, fit_bow
+    from claimtype.training.bow import bow_metrics, fit_bow
 
     assert bow_metrics(fit_bow(splits["train"]), splits["dev_wire"])["macro_f1"] <= 0.75
 

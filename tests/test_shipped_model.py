@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from serving.artefact import load_model_dir
-from serving.predictor import OnnxPredictor
+from claimtype.artefact import load_model_dir
+from claimtype.predictor import OnnxPredictor
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "models" / "claimtype-minilm"
@@ -37,8 +37,8 @@ def test_shipped_metrics_are_the_ones_served(predictor: OnnxPredictor) -> None:
     """metrics.json must describe this model: recompute dev macro-F1 through the runtime."""
     import json
 
-    from training.data import read_jsonl
-    from training.evaluate import evaluate_predictor
+    from claimtype.training.data import read_jsonl
+    from claimtype.training.evaluate import evaluate_predictor
 
     metrics = json.loads((SHIPPED / "metrics.json").read_text())
     dev = read_jsonl(ROOT / "data" / "dev.jsonl")

@@ -11,7 +11,7 @@ import json
 import random
 from pathlib import Path
 
-from serving.labels import Label
+from claimtype.labels import Label
 
 TEMPLATES = {
     Label.FACT: [
@@ -111,3 +111,18 @@ def write_corpus(directory: Path) -> tuple[Path, Path]:
         paths.append(path)
     assert not dev_texts & {r["text"] for r in rows[48:]}
     return paths[0], paths[1]
+
+
+def versioned_copy(model_dir: Path, to: Path, version: str) -> Path:
+    """A copy of a model directory under another version (the manifest is not hashed)."""
+    import shutil
+
+    shutil.copytree(model_dir, to)
+    return set_version(to, version)
+
+
+def set_version(model_dir: Path, version: str) -> Path:
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    manifest["version"] = version
+    (model_dir / "manifest.json").write_text(json.dumps(manifest))
+    return model_dir

@@ -18,10 +18,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from serving.files import atomic_write
-from serving.labels import LABELS
-from serving.sentences import split_sentences
-from training.data import dedupe_key, iter_jsonl, near_duplicates, read_jsonl, write_jsonl
+from ..files import atomic_write
+from ..labels import LABELS
+from ..sentences import split_sentences
+from .data import dedupe_key, iter_jsonl, near_duplicates, read_jsonl, write_jsonl
 
 __all__ = ["AddReport", "Refusal", "add_data", "read_labelled", "write_refused"]
 

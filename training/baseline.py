@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from serving.labels import Label
-from serving.preprocess import normalize
+from ..labels import Label
+from ..preprocess import normalize
 
 __all__ = ["CUES", "cue_word_label"]
 

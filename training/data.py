@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from serving.labels import LABELS
-from serving.preprocess import normalize
+from ..labels import LABELS
+from ..preprocess import normalize
 
 __all__ = [
     "EVAL_SETS",

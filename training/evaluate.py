@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from serving.labels import LABELS, label2id
-from serving.predictor import OnnxPredictor, softmax
-from training.baseline import cue_word_labels
-from training.metrics import classification_metrics, expected_calibration_error
+from ..labels import LABELS, label2id
+from ..predictor import OnnxPredictor, softmax
+from .baseline import cue_word_labels
+from .metrics import classification_metrics, expected_calibration_error
 
 __all__ = ["Evaluation", "baseline_metrics", "evaluate_logits", "evaluate_predictor"]
 

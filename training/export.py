@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from serving import __version__
-from serving.artefact import (
+from .. import __version__
+from ..artefact import (
     FORMAT_VERSION,
     MANIFEST,
     BaseModelInfo,
@@ -30,14 +30,14 @@ from serving.artefact import (
     load_model_dir,
     sha256_file,
 )
-from serving.labels import LABELS
-from serving.predictor import OnnxPredictor, softmax
-from serving.preprocess import NORMALIZATION_VERSION, Encoder
-from training.bow import bow_metrics, fit_bow
-from training.config import BASE_MODEL_NAME, TrainConfig
-from training.data import EVAL_SETS, read_jsonl, write_jsonl
-from training.evaluate import baseline_metrics, evaluate_logits
-from training.metrics import fit_temperature
+from ..labels import LABELS
+from ..predictor import OnnxPredictor, softmax
+from ..preprocess import NORMALIZATION_VERSION, Encoder
+from .bow import bow_metrics, fit_bow
+from .config import BASE_MODEL_NAME, TrainConfig
+from .data import EVAL_SETS, read_jsonl, write_jsonl
+from .evaluate import baseline_metrics, evaluate_logits
+from .metrics import fit_temperature
 
 __all__ = ["ExportConfig", "ParityError", "export"]
 
@@ -76,6 +76,8 @@ class ExportConfig:
     min_agreement: float = 0.99
     min_class_agreement: float = 0.97
     opset: int = 17
+    #: replace `out` when it exists (otherwise export refuses before doing any work)
+    force: bool = False
 
 
 def _torch_logits(model, encoder: Encoder, texts: list[str]) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -314,12 +316,17 @@ def _bow_baseline(train_file: Path, sets: dict[str, list[dict]]) -> dict[str, di
 
 
 def export(cfg: ExportConfig) -> Path:
-    """Export cfg.run to cfg.out; raise ParityError (and write nothing) if a gate fails."""
+    """Export cfg.run to cfg.out; raise ParityError (and write nothing) if a gate fails.
+
+    An existing cfg.out is replaced only with cfg.force: it may be a released model.
+    """
+    if cfg.out.exists() and not cfg.force:
+        raise FileExistsError(f"{cfg.out} exists: export to a new directory, or --force")
     from transformers import AutoModelForSequenceClassification
 
-    from training.model_card import write_model_card
-    from training.plots import plot_confusion, plot_reliability
-    from training.report import write_run_report
+    from .model_card import write_model_card
+    from .plots import plot_confusion, plot_reliability
+    from .report import write_run_report
 
     train_cfg = TrainConfig.from_file(cfg.run / "train_config.json")
     run_info = json.loads((cfg.run / "metrics.json").read_text())

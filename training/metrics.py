@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from serving.labels import LABELS
-from serving.predictor import softmax
+from ..labels import LABELS
+from ..predictor import softmax
 
 __all__ = [
     "classification_metrics",

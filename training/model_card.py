@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from serving.labels import DEFINITIONS, LABELS
-from training.config import BASE_MODEL_NAME, TrainConfig
+from ..labels import DEFINITIONS, LABELS
+from .config import BASE_MODEL_NAME, TrainConfig
 
 __all__ = ["write_model_card"]
 

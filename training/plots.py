@@ -73,7 +73,7 @@ def plot_reliability(
 ) -> None:
     """One reliability diagram per set: accuracy against confidence in 10 bins, the bars'
     width showing how many sentences each bin holds; a calibrated model sits on the diagonal."""
-    from training.metrics import expected_calibration_error, reliability_bins
+    from .metrics import expected_calibration_error, reliability_bins
 
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(sets), figsize=(3.4 * len(sets), 3.6), dpi=120, squeeze=False)

@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from serving.artefact import MANIFEST, load_model_dir
-from serving.labels import LABELS
-from serving.predictor import OnnxPredictor
-from serving.registry import (
+from ..artefact import MANIFEST, load_model_dir
+from ..labels import LABELS
+from ..predictor import OnnxPredictor
+from ..registry import (
     Event,
     Registry,
     RegistryError,
@@ -31,9 +31,9 @@ from serving.registry import (
     read_registry,
     write_registry,
 )
-from serving.settings import DEFAULT_MODEL_NAME
-from training.data import read_jsonl, validate_rows
-from training.evaluate import evaluate_predictor
+from ..settings import DEFAULT_MODEL_NAME
+from .data import read_jsonl, validate_rows
+from .evaluate import evaluate_predictor
 
 __all__ = [
     "MAX_LABEL_DROP",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from serving.labels import LABELS
+from ..labels import LABELS
 
 __all__ = ["write_run_report"]
 

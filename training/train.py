@@ -26,12 +26,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from serving.artefact import sha256_file
-from serving.labels import LABELS, id2label, label2id
-from serving.preprocess import Encoder
-from training.config import BASE_MODEL_SHA256, TrainConfig, base_model_dir
-from training.data import CorpusError, read_jsonl, validate_rows
-from training.metrics import classification_metrics
+from ..artefact import sha256_file
+from ..extras import install_hint
+from ..labels import LABELS, id2label, label2id
+from ..preprocess import Encoder
+from .config import BASE_MODEL_SHA256, TrainConfig, base_model_dir
+from .data import CorpusError, read_jsonl, validate_rows
+from .metrics import classification_metrics
 
 __all__ = [
     "BaseModelError",
@@ -91,7 +92,7 @@ def _tracking(config: TrainConfig, out: Path) -> tuple[list[str], list]:
     missing = [n for n in config.report_to if importlib.util.find_spec(n) is None]
     if missing:
         raise ImportError(
-            f"report_to {missing} needs the package installed: pip install '.[track]' "
+            f"report_to {missing} needs the package installed: {install_hint('track')} "
             "(tensorboard) or pip install mlflow"
         )
     callbacks = []
@@ -178,8 +179,8 @@ def train(config: TrainConfig) -> Path:
     )
     from transformers.utils import logging as hf_logging
 
-    from training.plots import plot_confusion, plot_curves
-    from training.report import write_run_report
+    from .plots import plot_confusion, plot_curves
+    from .report import write_run_report
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     started = time.time()

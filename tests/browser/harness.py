@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from serving.api import create_app
-from serving.predictor import Predictor
-from serving.settings import Settings
+from claimtype.api import create_app
+from claimtype.predictor import Predictor
+from claimtype.settings import Settings
 
 __all__ = ["ARTIFACTS", "CHROMIUM_ARGS", "chromium_path", "launch", "live_server"]
 

@@ -1,8 +1,8 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from serving.api import create_app
-from serving.settings import Settings
+from claimtype.api import create_app
+from claimtype.settings import Settings
 from tests.fakes import FakePredictor
 
 
@@ -80,3 +80,53 @@ def test_lone_surrogate_text_is_scored_not_crashed(client: TestClient) -> None:
 def test_openapi_is_served(client: TestClient) -> None:
     assert "/v1/classify" in client.get("/openapi.json").json()["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_a_chunked_body_over_the_limit_is_413_not_400(client: TestClient) -> None:
+    def chunks():  # no Content-Length: the size shows only while the body is read
+        yield b'{"texts": ["'
+        for _ in range(10):
+            yield b"word " * 200
+        yield b'"]}'
+
+    r = client.post("/v1/classify", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413, r.text
+    assert "max_body_bytes" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_a_body_without_json_content_type_says_to_send_it(
+    client: TestClient, content_type: str | None
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    r = client.post("/v1/classify", content=b'{"texts": ["Rain fell."]}', headers=headers)
+    assert r.status_code == 415, r.text
+    assert "Content-Type: application/json" in r.json()["detail"]
+
+
+def test_a_body_that_is_not_utf8_is_named_as_such(client: TestClient) -> None:
+    raw = '{"texts": ["Café"]}'.encode("latin-1")
+    r = client.post("/v1/classify", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert "UTF-8" in r.json()["detail"] and "parsing the body" not in r.json()["detail"]
+
+
+def test_one_check_for_size_and_empty_texts() -> None:
+    """Classify, article and feedback refuse long and empty texts with the same words."""
+    with TestClient(create_app(Settings(max_chars=20, max_article_chars=30), FakePredictor())) as c:
+        answers = [
+            c.post("/v1/classify", json={"texts": ["x" * 21]}),
+            c.post("/v1/classify/article", json={"text": "x" * 31}),
+            c.post("/v1/feedback", json={"text": "x" * 21, "label": "fact"}),
+            c.post("/v1/classify", json={"texts": [" "]}),
+            c.post("/v1/classify/article", json={"text": " "}),
+            c.post("/v1/feedback", json={"text": " ", "label": "fact"}),
+        ]
+    details = [r.json()["detail"] for r in answers]
+    assert [r.status_code for r in answers] == [413] * 3 + [422] * 3
+    assert details[:3] == [
+        "texts[0] has 21 characters > max_chars=20",
+        "article has 31 characters > max_article_chars=30",
+        "text has 21 characters > max_chars=20",
+    ]
+    assert details[3:] == ["texts[0] is empty", "article is empty", "text is empty"]

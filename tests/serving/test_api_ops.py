@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from serving.api import create_app
-from serving.settings import Settings
+from claimtype.api import create_app
+from claimtype.settings import Settings
 from tests.fakes import FakePredictor
 
 
@@ -150,3 +150,76 @@ def test_reload_good_and_corrupt_models(tiny_model_dir: Path, tmp_path: Path) ->
 def test_admin_off_without_admin_keys() -> None:
     with client_for() as c:
         assert c.post("/v1/admin/reload", json={}).status_code == 403
+
+
+def test_metrics_label_requests_by_the_route_that_served_them() -> None:
+    app = create_app(Settings(api_keys="k1"), FakePredictor())
+
+    @app.get("/v1/extra")  # a route added later needs no second list to be counted
+    async def extra() -> dict[str, str]:
+        return {}
+
+    with TestClient(app) as c:
+        c.get("/v1/extra", headers={"X-API-Key": "k1"})
+        c.get("/static/app.js")
+        c.get("/no/such/path")
+        c.post("/v1/classify", json={"texts": ["x"]})  # refused before routing: no key
+        text = c.get("/metrics").text
+    assert 'claimtype_requests_total{route="/v1/extra",status="200"} 1.0' in text
+    assert 'claimtype_requests_total{route="/static/{name}",status="200"} 1.0' in text
+    assert 'claimtype_requests_total{route="other",status="401"} 1.0' in text
+    assert 'claimtype_requests_total{route="/v1/classify",status="401"} 1.0' in text
+
+
+def test_model_info_lists_only_the_files_the_directory_holds(fresh_model_dir: Path) -> None:
+    (fresh_model_dir / "model.onnx").unlink()  # the fp32 graph is optional: git holds only int8
+    with TestClient(create_app(Settings(model=fresh_model_dir))) as c:
+        info = c.get("/v1/model").json()
+    assert "model.onnx" not in info["files"] and "model_quantized.onnx" in info["files"]
+    assert info["precisions"] == ["int8"]
+
+
+def test_a_wrong_onnx_output_name_is_refused_at_load(
+    tiny_model_dir: Path, fresh_model_dir: Path
+) -> None:
+    manifest = json.loads((fresh_model_dir / "manifest.json").read_text())
+    manifest["output"] = "probabilities"  # the graph's output is called logits
+    (fresh_model_dir / "manifest.json").write_text(json.dumps(manifest))
+    admin = {"Authorization": "Bearer root"}
+    with TestClient(create_app(Settings(model=tiny_model_dir, admin_keys="root"))) as c:
+        r = c.post("/v1/admin/reload", json={"model": str(fresh_model_dir)}, headers=admin)
+        assert r.status_code == 409 and "'probabilities'" in r.json()["detail"]
+        assert c.post("/v1/classify", json={"texts": ["x"]}).status_code == 200
+
+
+def test_threads_follow_the_cores_this_process_may_use(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from claimtype import cpus
+    from claimtype.api import load_predictor
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)  # the host's count, not ours
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0}, raising=False)
+    monkeypatch.setattr(cpus, "cgroup_quota", lambda: None)
+    predictor = load_predictor(Settings(model=tiny_model_dir))
+    assert predictor.session.get_session_options().intra_op_num_threads == 1
+
+
+def test_a_cgroup_quota_caps_the_cores(tmp_path: Path) -> None:
+    from claimtype.cpus import cgroup_quota
+
+    v2 = tmp_path / "cpu.max"
+    v1 = (tmp_path / "quota", tmp_path / "period")
+    assert cgroup_quota(v2, v1) is None  # no cgroup files: no quota
+    v2.write_text("150000 100000\n")
+    assert cgroup_quota(v2, v1) == 2  # 1.5 cores: two threads, rounded up
+    v2.write_text("max 100000\n")
+    assert cgroup_quota(v2, v1) is None
+    v2.unlink()
+    v1[0].write_text("-1\n")
+    v1[1].write_text("100000\n")
+    assert cgroup_quota(v2, v1) is None
+    v1[0].write_text("50000\n")
+    assert cgroup_quota(v2, v1) == 1

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from serving.batch import ScoreOptions, score
-from serving.cli import main
-from serving.engines import InlineEngine
-from serving.labels import LABELS
+from claimtype.batch import ScoreOptions, score
+from claimtype.batch.engines import InlineEngine
+from claimtype.cli import main
+from claimtype.labels import LABELS
 from tests.fakes import FakePredictor
 
 ARTICLE_A = "Storm hits coast\nOfficials said 40 people died. The mayor denied the report."
@@ -47,6 +47,7 @@ def test_no_split_keeps_fields_and_order_and_reports_bad_lines(tmp_path: Path) -
     assert rows[0]["src"] == "x" and set(rows[0]["scores"]) == {"fact", "claim", "denial", "offer"}
     assert report.rows == 3 and report.partial
     assert [e.line for e in report.errors] == [2, 3, 4]
+    assert "--text-field" in report.errors[1].reason and "'body'" in report.errors[1].reason
     assert not list(tmp_path.glob("*.tmp")) and not (tmp_path / "out.jsonl.work").exists()
 
 
@@ -123,7 +124,7 @@ def test_directories_are_walked_sorted_and_skip_hidden_and_unknown_files(tmp_pat
 
 def test_output_formats_hold_the_same_rows(tmp_path: Path) -> None:
     _archive(tmp_path)
-    import pyarrow.parquet as pq
+    pq = pytest.importorskip("pyarrow.parquet", reason="the parquet extra is not installed")
 
     inputs = [tmp_path / "recs.jsonl", tmp_path / "txt"]
     rows, _ = _score(inputs, tmp_path / "out.jsonl", summary=tmp_path / "summary.csv")
@@ -132,7 +133,7 @@ def test_output_formats_hold_the_same_rows(tmp_path: Path) -> None:
     with (tmp_path / "out.csv").open(newline="") as fh:
         from_csv = list(csv.DictReader(fh))
     assert list(from_csv[0]) == [
-        "doc_id", "sentence_index", "start", "end", "text", "claim_type",
+        "doc_id", "sentence_index", "start", "end", "text", "claim_type", "truncated",
         *(f"score_{k}" for k in LABELS),
     ]  # fmt: skip
     from_parquet = pq.read_table(tmp_path / "out.parquet").to_pylist()
@@ -151,7 +152,7 @@ def test_output_formats_hold_the_same_rows(tmp_path: Path) -> None:
 
 def test_no_split_keeps_input_fields_in_every_format(tmp_path: Path) -> None:
     _archive(tmp_path)
-    import pyarrow.parquet as pq
+    pq = pytest.importorskip("pyarrow.parquet", reason="the parquet extra is not installed")
 
     rows, _ = _score([tmp_path / "recs.csv"], tmp_path / "out.jsonl", split=False)
     assert [r.get("id") for r in rows] == ["r1", "", "7"]  # CSV cells are strings
@@ -230,3 +231,25 @@ def test_bad_arguments_are_refused_before_scoring(tmp_path: Path) -> None:
         _score([tmp_path / "a.txt"], tmp_path / "out.xlsx")
     with pytest.raises(FileNotFoundError):
         _score([tmp_path / "missing"], tmp_path / "out.jsonl")
+
+
+@pytest.mark.parametrize("split", [True, False])
+def test_rows_carry_the_truncated_flag(tmp_path: Path, split: bool) -> None:
+    long = "The mayor said " + "very " * 60 + "much."
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        json.dumps({"id": "a", "text": long}) + "\n" + json.dumps({"id": "b", "text": "No."}) + "\n"
+    )
+    predictor = FakePredictor(truncate_over=100)
+    out = tmp_path / "out.jsonl"
+    score([source], out, InlineEngine(predictor), ScoreOptions(split=split))
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["truncated"] for r in rows] == [True, False]
+
+
+def test_progress_off_a_terminal_is_plain_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _archive(tmp_path)
+    _score([tmp_path / "recs.jsonl"], tmp_path / "out.jsonl", progress=True)
+    assert "\r" not in capsys.readouterr().err  # a captured stderr is not a terminal

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from serving.cli import main
+from claimtype.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +30,7 @@ def test_corrupt_model_refused_before_serving(
 def test_a_reader_that_leaves_early_is_not_an_error(tiny_model_dir: Path) -> None:
     # `claimtype predict < many.txt | head -1`: far more output than a pipe buffers
     texts = "".join(f"the mayor of town {i} said the bridge would close\n" for i in range(3000))
-    cmd = [sys.executable, "-m", "serving.cli", "predict", "--model", str(tiny_model_dir)]
+    cmd = [sys.executable, "-m", "claimtype.cli", "predict", "--model", str(tiny_model_dir)]
     pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
     job = subprocess.Popen(cmd, cwd=ROOT, text=True, **pipes)
     assert job.stdin and job.stdout and job.stderr
@@ -54,3 +54,16 @@ def test_evaluate_prints_both_baselines_and_writes_a_reliability_diagram(
     out = capsys.readouterr().out
     assert "cue-word baseline" in out and "bag-of-words baseline" in out
     assert png.stat().st_size > 1000
+
+
+def test_score_counts_in_words_a_reader_expects(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a.txt").write_text("The union said the port would close.")
+    out = tmp_path / "out.jsonl"
+    assert (
+        main(["score", str(tmp_path / "a.txt"), "--out", str(out), "--model", str(tiny_model_dir)])
+        == 0
+    )
+    err = capsys.readouterr().err
+    assert "scored 1 sentence of 1 article into" in err and "(1 shard, 0 resumed)" in err

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from serving.api import create_app
-from serving.cli import main
-from serving.feedback import FeedbackStore, export_feedback
-from serving.settings import Settings
+from claimtype.api import create_app
+from claimtype.cli import main
+from claimtype.feedback import FeedbackStore, export_feedback
+from claimtype.settings import Settings
 from tests.fakes import FakePredictor
 
 CORRECTION = {

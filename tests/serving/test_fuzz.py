@@ -16,8 +16,8 @@ uvicorn = pytest.importorskip("uvicorn")
 
 @pytest.fixture(scope="module")
 def server_url(tiny_model_dir: Path) -> Iterator[str]:
-    from serving.api import create_app
-    from serving.settings import Settings
+    from claimtype.api import create_app
+    from claimtype.settings import Settings
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

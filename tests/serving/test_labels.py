@@ -1,4 +1,4 @@
-from serving.labels import DEFINITIONS, LABELS, PRECEDENCE, Label, id2label, label2id
+from claimtype.labels import DEFINITIONS, LABELS, PRECEDENCE, Label, id2label, label2id
 
 
 def test_schema_is_consistent() -> None:

@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from serving.preprocess import Encoder, normalize
+from claimtype.preprocess import Encoder, normalize
 from tests import tiny
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from serving.batch import ScoreOptions, score, work_dir_for
-from serving.engines import InlineEngine, PoolEngine, PredictorSpec
-from serving.files import atomic_file
-from serving.shards import JobMismatchError
+from claimtype.batch.engines import InlineEngine, PoolEngine, PredictorSpec
+from claimtype.batch.job import ScoreOptions, score, work_dir_for
+from claimtype.batch.shards import JobMismatchError
+from claimtype.files import atomic_file
 from tests import tiny
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,7 @@ def _archive(path: Path, articles: int) -> Path:
 
 def _cli(model: Path, source: Path, out: Path, *extra: str) -> list[str]:
     return [
-        sys.executable, "-m", "serving.cli", "score", str(source), "--out", str(out),
+        sys.executable, "-m", "claimtype.cli", "score", str(source), "--out", str(out),
         "--model", str(model), "--shard-size", "4", "--quiet", "--summary", f"{out}.summary.jsonl",
         *extra,
     ]  # fmt: skip

@@ -1,6 +1,6 @@
 import pytest
 
-from serving.sentences import split_sentences
+from claimtype.sentences import split_sentences
 
 
 @pytest.mark.parametrize(

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from serving.api import create_app
-from serving.settings import Settings
-from serving.viewer import ASSETS, CSP
+from claimtype.api import create_app
+from claimtype.api.viewer import ASSETS, CSP
+from claimtype.settings import Settings
 from tests.fakes import FakePredictor
 
 ROOT = Path(__file__).resolve().parents[2]
-STATIC = ROOT / "serving" / "static"
+STATIC = ROOT / "serving" / "api" / "static"
 
 
 @pytest.fixture()
@@ -42,7 +42,7 @@ def test_page_and_assets_are_served_without_a_key(client: TestClient) -> None:
 
 @pytest.mark.parametrize("path", ["/static/nope.js", "/static/index.html", "/static/..%2fapi.py"])
 def test_only_the_listed_assets_are_served(client: TestClient, path: str) -> None:
-    assert client.get(path).status_code == 404
+    assert client.get(path, headers={"X-API-Key": "k"}).status_code == 404
 
 
 def test_etag_revalidation(client: TestClient) -> None:
@@ -73,8 +73,8 @@ def test_assets_reach_no_other_host() -> None:
 
 def test_assets_are_package_data() -> None:
     """A wheel that left them out would serve a 500 instead of the page."""
-    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
-        "package-data"
-    ]["serving"]
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "claimtype.api.static" in setuptools["packages"]
+    patterns = setuptools["package-data"]["claimtype.api.static"]
     for name in ASSETS:
-        assert any(fnmatch(f"static/{name}", p) for p in patterns), name
+        assert any(fnmatch(name, p) for p in patterns), name

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from serving.cli import main
-from training.add_data import add_data
-from training.data import read_jsonl, validate_splits
+from claimtype.cli import main
+from claimtype.training.add_data import add_data
+from claimtype.training.data import read_jsonl, validate_splits
 
 TRAIN = [
     {"text": "The union said the port in Lagos would close.", "label": "claim", "domain": "t"},

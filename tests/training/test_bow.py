@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from training.bow import bow_metrics, fit_bow
+from claimtype.training.bow import bow_metrics, fit_bow
 
 
 def test_bow_learns_cue_words_and_is_fooled_by_them() -> None:

@@ -1,4 +1,4 @@
-from training.data import (
+from claimtype.training.data import (
     dedupe_key,
     near_duplicates,
     split_by_story,
@@ -120,7 +120,7 @@ def test_held_out_beats_must_not_be_in_train() -> None:
 
 
 def test_build_takes_dev_wire_whole_and_drops_train_rows_that_repeat_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from training.data import build_splits, write_jsonl
+    from claimtype.training.data import build_splits, write_jsonl
 
     sentence = "The port authority said on Monday that the new crane would arrive in May."
     write_jsonl(tmp_path / "train.jsonl", [

@@ -1,8 +1,12 @@
 import numpy as np
 import pytest
 
-from training.baseline import cue_word_label
-from training.metrics import classification_metrics, expected_calibration_error, fit_temperature
+from claimtype.training.baseline import cue_word_label
+from claimtype.training.metrics import (
+    classification_metrics,
+    expected_calibration_error,
+    fit_temperature,
+)
 
 
 def test_classification_metrics_by_hand() -> None:
@@ -29,7 +33,7 @@ def test_temperature_recovers_a_known_scale_and_lowers_ece() -> None:
     overconfident = true_logits * 3.0
     t = fit_temperature(overconfident, sampled)
     assert t == pytest.approx(3.0, rel=0.15)
-    from serving.predictor import softmax
+    from claimtype.predictor import softmax
 
     before = expected_calibration_error(softmax(overconfident), sampled)
     after = expected_calibration_error(softmax(overconfident, t), sampled)
@@ -50,7 +54,7 @@ def test_cue_word_baseline(text: str, label: str) -> None:
 
 
 def test_reliability_bins_are_what_ece_sums() -> None:
-    from training.metrics import reliability_bins
+    from claimtype.training.metrics import reliability_bins
 
     rng = np.random.default_rng(0)
     probs = rng.dirichlet(np.ones(4), size=200)

@@ -7,11 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from serving.artefact import ModelDirError
-from serving.registry import RegistryError, read_registry, rollback
-from serving.settings import default_model_dir
+from claimtype.artefact import ModelDirError
+from claimtype.registry import RegistryError, read_registry, rollback
+from claimtype.settings import default_model_dir
+from claimtype.training.promote import (
+    PromotionRefused,
+    compare,
+    format_comparison,
+    gate,
+    load_sets,
+    promote,
+)
 from tests import tiny
-from training.promote import PromotionRefused, compare, format_comparison, gate, load_sets, promote
 
 
 def _summary(macro: float, **f1: float) -> dict:
@@ -52,10 +59,10 @@ def test_gate_refuses_a_candidate_not_measured_on_a_set() -> None:
 
 
 @pytest.fixture(scope="module")
-def candidates(tiny_model_dir: Path, tiny_config, tmp_path_factory) -> dict[str, Path]:  # type: ignore[no-untyped-def]
+def candidates(exported_model_dir: Path, tiny_config, tmp_path_factory) -> dict[str, Path]:  # type: ignore[no-untyped-def]
     """good: the tiny model (0.0.1); bad: the same recipe stopped after one step (0.0.2, 0.0.3)."""
-    from training.export import ExportConfig, export
-    from training.train import train
+    from claimtype.training.export import ExportConfig, export
+    from claimtype.training.train import train
 
     root = tmp_path_factory.mktemp("candidates")
     run = train(dataclasses.replace(tiny_config, out=root / "bad-run", max_steps=1))
@@ -67,7 +74,7 @@ def candidates(tiny_model_dir: Path, tiny_config, tmp_path_factory) -> dict[str,
     worse = export(
         ExportConfig(run=run, out=root / "worse", name="tiny-model", version="0.0.3", **loose)
     )
-    return {"good": tiny_model_dir, "bad": bad, "worse": worse}
+    return {"good": exported_model_dir, "bad": bad, "worse": worse}
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +85,9 @@ def sets(tiny_config, tmp_path_factory):  # type: ignore[no-untyped-def]
 
 
 def test_compare_evaluates_both_models_on_the_same_sets(candidates, sets) -> None:  # type: ignore[no-untyped-def]
-    from serving.api import load_predictor
-    from serving.settings import Settings
-    from training.evaluate import evaluate_predictor
+    from claimtype.api import load_predictor
+    from claimtype.settings import Settings
+    from claimtype.training.evaluate import evaluate_predictor
 
     c = compare(candidates["good"], candidates["bad"], sets)
     for model, figures in ((candidates["good"], c.candidate_metrics),
@@ -189,9 +196,9 @@ def test_a_running_server_follows_promote_and_rollback(candidates, sets, tmp_pat
 
     import uvicorn
 
-    from serving.api import create_app
-    from serving.cli import main
-    from serving.settings import Settings
+    from claimtype.api import create_app
+    from claimtype.cli import main
+    from claimtype.settings import Settings
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CLAIMTYPE_ADMIN_KEY", "root")

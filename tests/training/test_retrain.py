@@ -20,7 +20,7 @@ def _losses(run: Path) -> list[float]:
 def test_same_data_config_and_seed_give_the_same_run(tiny_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import torch
 
-    from training.train import train
+    from claimtype.training.train import train
 
     runs = []
     for i, seed in enumerate((tiny_config.seed, tiny_config.seed, tiny_config.seed + 1)):
@@ -36,8 +36,8 @@ def test_same_data_config_and_seed_give_the_same_run(tiny_config, tmp_path: Path
 
 
 def test_run_records_data_weights_code_config_and_report(tiny_run: Path, tiny_config) -> None:  # type: ignore[no-untyped-def]
-    from serving.artefact import sha256_file
-    from training.config import TrainConfig
+    from claimtype.artefact import sha256_file
+    from claimtype.training.config import TrainConfig
 
     info = json.loads((tiny_run / "metrics.json").read_text())
     assert info["data_files"] == {
@@ -55,17 +55,19 @@ def test_run_records_data_weights_code_config_and_report(tiny_run: Path, tiny_co
     assert not (tiny_run / "tensorboard").exists()  # tracking is off by default
 
 
-def test_export_adds_the_served_figures_to_the_report(tiny_model_dir: Path, tiny_run: Path) -> None:
+def test_export_adds_the_served_figures_to_the_report(
+    exported_model_dir: Path, tiny_run: Path
+) -> None:
     report = (tiny_run / "report.md").read_text()
     assert "int8 ONNX" in report and "](confusion_dev_int8.png)" in report
     assert (tiny_run / "confusion_dev_int8.png").is_file()
-    training = json.loads((tiny_model_dir / "metrics.json").read_text())["training"]
+    training = json.loads((exported_model_dir / "metrics.json").read_text())["training"]
     assert training["run"] == str(tiny_run.resolve()) and len(training["data_sha256"]) == 64
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None, reason="no tensorboard")
 def test_tensorboard_logs_into_the_run(tiny_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from training.train import train
+    from claimtype.training.train import train
 
     cfg = dataclasses.replace(
         tiny_config, out=tmp_path / "tb", max_steps=10, report_to=["tensorboard"]
@@ -77,7 +79,7 @@ def test_tensorboard_logs_into_the_run(tiny_config, tmp_path: Path) -> None:  # 
 
 @pytest.mark.skipif(importlib.util.find_spec("mlflow") is not None, reason="mlflow is installed")
 def test_missing_tracker_says_what_to_install(tiny_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from training.train import train
+    from claimtype.training.train import train
 
     cfg = dataclasses.replace(tiny_config, out=tmp_path / "ml", max_steps=1, report_to=["mlflow"])
     with pytest.raises(ImportError, match="pip install"):

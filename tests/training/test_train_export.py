@@ -17,27 +17,27 @@ def test_run_directory_has_everything(tiny_run: Path) -> None:
     assert len(info["data_sha256"]) == 64 and info["wall_seconds"] > 0
 
 
-def test_export_writes_a_self_describing_directory(tiny_model_dir: Path) -> None:
-    names = {p.name for p in tiny_model_dir.iterdir()}
+def test_export_writes_a_self_describing_directory(exported_model_dir: Path) -> None:
+    names = {p.name for p in exported_model_dir.iterdir()}
     assert {"config.json", "tokenizer.json", "model.onnx", "model_quantized.onnx",
             "manifest.json", "metrics.json", "README.md"} <= names  # fmt: skip
-    config = json.loads((tiny_model_dir / "config.json").read_text())
+    config = json.loads((exported_model_dir / "config.json").read_text())
     assert config["id2label"] == {"0": "fact", "1": "claim", "2": "denial", "3": "offer"}
-    metrics = json.loads((tiny_model_dir / "metrics.json").read_text())
+    metrics = json.loads((exported_model_dir / "metrics.json").read_text())
     parity = metrics["parity"]
     assert parity["fp32_vs_torch_max_abs_logit_diff"] < 1e-3
     assert parity["int8_vs_fp32_label_agreement"] >= 0.99
     assert metrics["dev"]["temperature"] > 0 and "ece" in metrics["dev"]
     assert metrics["sets"] == ["dev"] and metrics["calibration"]["set"] == "dev"
     assert set(metrics["baseline_cue_word"]) == set(metrics["baseline_bow"]) == {"dev"}
-    assert (tiny_model_dir / "reliability.png").stat().st_size > 1000
-    tok = json.loads((tiny_model_dir / "tokenizer.json").read_text())
+    assert (exported_model_dir / "reliability.png").stat().st_size > 1000
+    tok = json.loads((exported_model_dir / "tokenizer.json").read_text())
     assert tok["truncation"]["max_length"] == 32 and tok["padding"]["pad_id"] == 0
-    assert "macro-F1" in (tiny_model_dir / "README.md").read_text()
+    assert "macro-F1" in (exported_model_dir / "README.md").read_text()
 
 
 def test_export_refuses_when_parity_fails(tiny_run: Path, tmp_path: Path) -> None:
-    from training.export import ExportConfig, ParityError, export
+    from claimtype.training.export import ExportConfig, ParityError, export
 
     out = tmp_path / "never"
     cfg = ExportConfig(run=tiny_run, out=out, eval_files={}, max_abs_logit_diff=0.0)
@@ -46,19 +46,19 @@ def test_export_refuses_when_parity_fails(tiny_run: Path, tmp_path: Path) -> Non
     assert not out.exists() and not out.with_name("never.staging").exists()
 
 
-def test_loads_in_transformers_config_and_tokenizer(tiny_model_dir: Path) -> None:
+def test_loads_in_transformers_config_and_tokenizer(exported_model_dir: Path) -> None:
     from transformers import AutoConfig, AutoTokenizer
 
-    config = AutoConfig.from_pretrained(tiny_model_dir)
+    config = AutoConfig.from_pretrained(exported_model_dir)
     assert config.id2label[2] == "denial"
-    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tok = AutoTokenizer.from_pretrained(exported_model_dir)
     assert tok("the union said")["input_ids"][0] == tok.cls_token_id
 
 
 def test_training_refuses_other_base_weights(tiny_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import dataclasses
 
-    from training.train import BaseModelError, train
+    from claimtype.training.train import BaseModelError, train
 
     cfg = dataclasses.replace(tiny_config, base_sha256="0" * 64, out=tmp_path / "run")
     with pytest.raises(BaseModelError, match="pinned"):
@@ -66,7 +66,7 @@ def test_training_refuses_other_base_weights(tiny_config, tmp_path: Path) -> Non
 
 
 def test_config_rejects_unknown_keys() -> None:
-    from training.config import TrainConfig
+    from claimtype.training.config import TrainConfig
 
     with pytest.raises(ValueError, match="unknown"):
         TrainConfig.from_dict({"epochs": 1, "learning_rat": 1e-4})
@@ -76,7 +76,7 @@ def test_config_rejects_unknown_keys() -> None:
 def test_export_reports_every_eval_set_and_calibrates_on_the_run_dev_set(
     tiny_run: Path, tiny_config, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    from training.export import ExportConfig, export
+    from claimtype.training.export import ExportConfig, export
 
     other = tmp_path / "other.jsonl"
     other.write_text("".join(json.dumps(r) + "\n" for r in tiny.sentences(5, seed=7)))
@@ -98,7 +98,7 @@ def test_export_reports_every_eval_set_and_calibrates_on_the_run_dev_set(
 def test_int8_agreement_is_gated_on_the_gate_sets_and_reported_for_all() -> None:
     import numpy as np
 
-    from training.export import ExportConfig, ParityError, _parity
+    from claimtype.training.export import ExportConfig, ParityError, _parity
 
     rng = np.random.default_rng(0)
     fp32 = {name: rng.normal(size=(200, 4)) for name in ("dev", "dev_wire", "challenge")}
@@ -119,8 +119,8 @@ def test_int8_agreement_is_gated_on_the_gate_sets_and_reported_for_all() -> None
 def test_failing_int8_gates_keep_ffn_outputs_in_fp32_one_layer_at_a_time(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import numpy as np
 
-    import training.export as export_module
-    from training.export import ExportConfig, ParityError, _gated_int8
+    import claimtype.training.export as export_module
+    from claimtype.training.export import ExportConfig, ParityError, _gated_int8
 
     rng = np.random.default_rng(1)
     fp32 = {"dev": rng.normal(size=(100, 4))}
@@ -149,8 +149,39 @@ def test_failing_int8_gates_keep_ffn_outputs_in_fp32_one_layer_at_a_time(monkeyp
         )  # fmt: skip
 
 
-def test_ffn_output_nodes_of_an_exported_graph(tiny_model_dir: Path) -> None:
-    from training.export import ffn_output_nodes
+def test_ffn_output_nodes_of_an_exported_graph(exported_model_dir: Path) -> None:
+    from claimtype.training.export import ffn_output_nodes
 
-    nodes = ffn_output_nodes(tiny_model_dir / "model.onnx")
+    nodes = ffn_output_nodes(exported_model_dir / "model.onnx")
     assert len(nodes) == 2 and "layer.0/" in nodes[0] and "layer.1/" in nodes[1]
+
+
+def test_export_keeps_an_existing_out_unless_forced(
+    tiny_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from claimtype.cli import main
+
+    out = tmp_path / "released"
+    out.mkdir()
+    (out / "keep.txt").write_text("a released model")
+    with pytest.raises(SystemExit, match="--force"):
+        main(["export", str(tiny_run), "--out", str(out), "--eval-set", "x=absent.jsonl"])
+    assert (out / "keep.txt").read_text() == "a released model"
+    code = main(["export", str(tiny_run), "--out", str(out), "--force", "--eval-set", "x=absent"])
+    assert code == 0 and not (out / "keep.txt").exists() and (out / "manifest.json").is_file()
+
+
+def test_the_committed_tiny_model_has_the_contract_export_writes_now(
+    exported_model_dir: Path, tiny_model_dir: Path
+) -> None:
+    """When this fails, rebuild it: python -m tests.fixtures.build_tiny_model."""
+    fresh = json.loads((exported_model_dir / "manifest.json").read_text())
+    committed = json.loads((tiny_model_dir / "manifest.json").read_text())
+    keys = ("format", "format_version", "labels", "max_length", "normalization_version")
+    assert {k: committed[k] for k in keys} == {k: fresh[k] for k in keys}
+    assert (committed["inputs"], committed["output"], committed["onnx"]) == (
+        fresh["inputs"],
+        fresh["output"],
+        fresh["onnx"],
+    )
+    assert set(committed["files"]) == set(fresh["files"])

@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from training.train import EncoderCollator, mask_cue, training_rows
+from claimtype.training.train import EncoderCollator, mask_cue, training_rows
 
 
 def test_mask_cue_replaces_whole_words_in_any_case() -> None:

@@ -14,7 +14,6 @@ pickling each; `docs/batch-scoring.md` has the measurement.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import (
     FIRST_COMPLETED,
@@ -29,19 +28,14 @@ from functools import partial
 from pathlib import Path
 from typing import Literal, Protocol
 
-from serving.artefact import Precision, load_model_dir
-from serving.predictor import OnnxPredictor, Predictor
-from serving.scoring import score_shard
-from serving.shards import Shard, ShardResult
+from ..artefact import Precision, load_model_dir
+from ..predictor import OnnxPredictor, Predictor
+from .scoring import score_shard
+from .shards import Shard, ShardResult
 
-__all__ = ["Engine", "InlineEngine", "PoolEngine", "PredictorSpec", "cores"]
+__all__ = ["Engine", "InlineEngine", "PoolEngine", "PredictorSpec"]
 
 Parallel = Literal["processes", "threads"]
-
-
-def cores() -> int:
-    """Cores this process may run on (a container's share, not the host's count)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,19 @@ not be scored goes to the errors report, and the report says the run was partial
 from __future__ import annotations
 
 import json
+import sys
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from serving import __version__
-from serving.engines import Engine
-from serving.files import atomic_write
-from serving.readers import ArchiveReader, InputError, ReadOptions, discover
-from serving.shards import Shard, WorkDir, cut_shards
-from serving.writers import output_format, write_output, write_summary
+from .. import __version__
+from ..files import atomic_write
+from .engines import Engine
+from .readers import ArchiveReader, InputError, ReadOptions, discover
+from .shards import Shard, WorkDir, cut_shards
+from .writers import output_format, write_output, write_summary
 
 __all__ = ["ScoreOptions", "ScoreReport", "errors_path_for", "score", "work_dir_for"]
 
@@ -82,15 +84,23 @@ def _job(files: Sequence[Path], options: ScoreOptions, model: dict[str, Any]) ->
 
 
 class _Progress:
-    """A tqdm bar in sentences, whose total is projected from the input bytes scored."""
+    """Rows scored, with a total projected from the input bytes scored so far.
 
-    def __init__(self, enabled: bool, total_bytes: int, unit: str) -> None:
+    On a terminal, a tqdm bar. Anywhere else (a log file, CI, a pipe) a bar's
+    carriage returns turn into one long garbled line, so a plain line is printed
+    instead, at most every `every` seconds.
+    """
+
+    def __init__(self, enabled: bool, total_bytes: int, unit: str, every: float = 15.0) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(unit=f" {unit}", disable=not enabled, smoothing=0.1)
+        self.enabled, self.unit, self.every = enabled, unit, every
+        self.plain = enabled and not sys.stderr.isatty()
+        self.bar = tqdm(unit=f" {unit}", disable=not enabled or self.plain, smoothing=0.1)
         self.total_bytes = total_bytes
         self.skipped_bytes = 0
         self.scored_bytes = 0
+        self.last_line = time.monotonic()
 
     def skipped(self, shard: Shard) -> None:
         self.skipped_bytes += shard.bytes_read
@@ -103,6 +113,10 @@ class _Progress:
                 self.bar.n + rows, round((self.bar.n + rows) * todo / self.scored_bytes)
             )
         self.bar.update(rows)
+        if self.plain and time.monotonic() - self.last_line >= self.every:
+            self.last_line = time.monotonic()
+            share = f", {100 * self.scored_bytes / todo:.0f}% of the input" if todo > 0 else ""
+            print(f"score: {self.bar.n:,} {self.unit}{share}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         self.bar.total = self.bar.n

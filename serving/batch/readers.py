@@ -20,7 +20,9 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
+
+from ..extras import install_hint
 
 __all__ = [
     "FORMATS",
@@ -41,10 +43,19 @@ FORMATS = {
     ".csv": "csv",
     ".parquet": "parquet",
 }
-PARQUET_EXTRA = "Parquet needs pyarrow: pip install 'claimtype[parquet]'"
+PARQUET_EXTRA = f"Parquet needs pyarrow: {install_hint('parquet')}"
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 #: gzip, zlib and the csv module raise these on damaged input
 _UNREADABLE = (OSError, EOFError, zlib.error, csv.Error)
+
+
+def _no_text(field: str, record: dict[str, Any]) -> str:
+    """Why a record has no text, naming the fields it does have and the flag that picks one."""
+    strings = [k for k, v in record.items() if isinstance(v, str)][:8]
+    if field in record:
+        return f"field {field!r} is not a string"
+    found = f"its string fields are {', '.join(map(repr, strings))}" if strings else "it has none"
+    return f"no field {field!r} ({found}): name the text field with --text-field"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +149,9 @@ class _Counted:
     def __init__(self, path: Path) -> None:
         self.raw = path.open("rb")
         self.stream: IO[bytes] = (
-            gzip.GzipFile(fileobj=self.raw) if path.suffix.lower() == ".gz" else self.raw
+            cast(IO[bytes], gzip.GzipFile(fileobj=self.raw))
+            if path.suffix.lower() == ".gz"
+            else self.raw
         )
 
     def position(self) -> int:
@@ -194,7 +207,7 @@ class ArchiveReader:
             return InputError(str(path), "not an object", **loc)
         text = value.get(field)
         if not isinstance(text, str):
-            return InputError(str(path), f"no string field {field!r}", **loc)
+            return InputError(str(path), _no_text(field, value), **loc)
         if not text.strip():
             return InputError(str(path), f"{field!r} is empty", **loc)
         ident = value.get(self.options.id_field) if self.options.id_field else None

@@ -1,7 +1,9 @@
-"""Prometheus metrics and JSON request logs for the API.
+"""Prometheus metrics and JSON logs for the API.
 
 Each app gets its own registry, so several apps (tests, reloads) never clash
-over global collectors.
+over global collectors. In JSON mode every line the server writes is one JSON
+object: claimtype's own lines, uvicorn's (through `server_log_config`) and
+Python warnings alike, so a log shipper never meets a line it cannot parse.
 """
 
 from __future__ import annotations
@@ -10,12 +12,21 @@ import json
 import logging
 import sys
 import time
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-__all__ = ["ApiMetrics", "JsonFormatter", "configure_logging"]
+__all__ = ["ApiMetrics", "JsonFormatter", "configure_logging", "server_log_config"]
 
 LOGGER = "claimtype"
+
+#: attributes every LogRecord has (anything else on a record came from `extra=`), and
+#: uvicorn's coloured copy of its message, which is for terminals
+_NOT_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class ApiMetrics:
@@ -52,18 +63,17 @@ class ApiMetrics:
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, with whatever `extra` fields the call passed."""
 
-    FIELDS = ("request_id", "method", "path", "status", "ms", "model", "event")
-
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)),
             "level": record.levelname.lower(),
+            "logger": record.name,
             "msg": record.getMessage(),
         }
-        entry.update({k: getattr(record, k) for k in self.FIELDS if hasattr(record, k)})
+        entry.update((k, v) for k, v in record.__dict__.items() if k not in _NOT_FIELDS)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        return json.dumps(entry, ensure_ascii=False, default=str)
 
 
 def configure_logging(json_lines: bool) -> logging.Logger:
@@ -77,3 +87,30 @@ def configure_logging(json_lines: bool) -> logging.Logger:
         logger.setLevel(logging.INFO)
         logger.propagate = False
     return logger
+
+
+def server_log_config(json_lines: bool) -> dict[str, Any]:
+    """logging.config for uvicorn: its lines in the same format as ours, no access log.
+
+    The access log is Observe's request line (serving/middleware.py); uvicorn's own
+    would log every request a second time, as plain text. The root logger gets the
+    same handler, for Python warnings and any library that logs.
+    """
+    formatter = {"()": JsonFormatter} if json_lines else {"format": "%(levelname)s %(message)s"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"line": formatter},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "line",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        },
+        "root": {"handlers": ["stderr"], "level": "WARNING"},
+    }

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from serving.files import atomic_write
-from serving.readers import Article, InputError
+from ..files import atomic_write
+from .readers import Article, InputError
 
 __all__ = [
     "JobMismatchError",
@@ -133,7 +133,8 @@ class WorkDir:
 
     def meta(self, index: int) -> dict[str, Any]:
         with self.shard_path(index).open("rb") as fh:
-            return json.loads(fh.readline())
+            meta: dict[str, Any] = json.loads(fh.readline())
+        return meta
 
     def open_rows(self, index: int) -> IO[bytes]:
         """The shard's rows (JSONL), positioned after its header line."""

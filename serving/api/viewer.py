@@ -34,7 +34,7 @@ CSP = (
 
 def _load() -> dict[str, tuple[bytes, str]]:
     """Read every asset once, with a content hash as its ETag."""
-    static = files("serving") / "static"
+    static = files("claimtype.api") / "static"
     out = {}
     for name in ASSETS:
         body = (static / name).read_bytes()

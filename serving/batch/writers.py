@@ -15,11 +15,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from serving.files import atomic_file
-from serving.labels import LABELS
-from serving.readers import PARQUET_EXTRA
-from serving.scoring import SPLIT_COLUMNS
-from serving.shards import WorkDir
+from ..files import atomic_file
+from ..labels import LABELS
+from .readers import PARQUET_EXTRA
+from .scoring import PREDICTION_FIELDS, SPLIT_COLUMNS
+from .shards import WorkDir
 
 __all__ = ["OUTPUT_FORMATS", "output_format", "write_output", "write_summary"]
 
@@ -65,12 +65,12 @@ def _cell(value: Any) -> Any:
 
 def _write_csv(work: WorkDir, shards: int, split: bool, sink: IO[bytes]) -> None:
     if split:
-        columns: list[str] = list(SPLIT_COLUMNS[:-1])
+        columns: list[str] = [c for c in SPLIT_COLUMNS if c != "scores"]
     else:  # records may differ: the header is every field seen, in first-seen order
         seen: dict[str, None] = {}
         for row in _rows(work, shards):
-            seen.update(dict.fromkeys(k for k in row if k not in ("claim_type", "scores")))
-        columns = [*seen, "claim_type"]
+            seen.update(dict.fromkeys(k for k in row if k not in PREDICTION_FIELDS))
+        columns = [*seen, "claim_type", "truncated"]
     text = io.TextIOWrapper(sink, encoding="utf-8", newline="")
     writer = csv.writer(text)
     writer.writerow([*columns, *SCORE_COLUMNS])
@@ -81,7 +81,7 @@ def _write_csv(work: WorkDir, shards: int, split: bool, sink: IO[bytes]) -> None
     text.detach()
 
 
-def _split_schema():  # type: ignore[no-untyped-def]
+def _split_schema() -> Any:
     import pyarrow as pa
 
     return pa.schema(
@@ -93,11 +93,12 @@ def _split_schema():  # type: ignore[no-untyped-def]
             ("text", pa.string()),
             ("claim_type", pa.string()),
             ("scores", pa.struct([(label, pa.float64()) for label in LABELS])),
+            ("truncated", pa.bool_()),
         ]
     )
 
 
-def _shard_table(work: WorkDir, index: int, schema):  # type: ignore[no-untyped-def]
+def _shard_table(work: WorkDir, index: int, schema: Any) -> Any:
     import pyarrow as pa
 
     with work.open_rows(index) as fh:

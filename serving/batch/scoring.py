@@ -12,20 +12,29 @@ import json
 from collections import Counter
 from typing import Any
 
-from serving.labels import LABELS
-from serving.predictor import Predictor
-from serving.sentences import split_sentences
-from serving.shards import Shard, ShardResult
+from ..labels import LABELS
+from ..predictor import Predictor
+from ..schemas import Prediction
+from ..sentences import split_sentences
+from .shards import Shard, ShardResult
 
-__all__ = ["SPLIT_COLUMNS", "score_shard"]
+__all__ = ["PREDICTION_FIELDS", "SPLIT_COLUMNS", "score_shard"]
 
 #: the columns of a split-mode row, in order
-SPLIT_COLUMNS = ("doc_id", "sentence_index", "start", "end", "text", "claim_type", "scores")
+SPLIT_COLUMNS = (
+    "doc_id", "sentence_index", "start", "end", "text", "claim_type", "scores", "truncated"
+)  # fmt: skip
+#: what a prediction adds to a row, in either mode
+PREDICTION_FIELDS = ("claim_type", "scores", "truncated")
 
 
 def _dumps(row: dict[str, Any]) -> str:
     # default=str: Parquet and CSV records may carry dates or decimals through --no-split
     return json.dumps(row, ensure_ascii=False, default=str)
+
+
+def _prediction(p: Prediction) -> dict[str, Any]:
+    return {"claim_type": p.label.value, "scores": p.scores, "truncated": p.truncated}
 
 
 def score_shard(shard: Shard, predictor: Predictor, split: bool = True) -> ShardResult:
@@ -39,15 +48,13 @@ def score_shard(shard: Shard, predictor: Predictor, split: bool = True) -> Shard
         predictions = predictor.predict([s.text for _, _, s in units])
         for (doc_id, i, s), p in zip(units, predictions, strict=True):
             row = {"doc_id": doc_id, "sentence_index": i, "start": s.start, "end": s.end}
-            row.update(text=s.text, claim_type=p.label.value, scores=p.scores)
+            row.update(text=s.text, **_prediction(p))
             lines.append(_dumps(row))
             counts.setdefault(doc_id, Counter())[p.label.value] += 1
     else:
         predictions = predictor.predict([a.text for a in shard.articles])
         for article, p in zip(shard.articles, predictions, strict=True):
-            lines.append(
-                _dumps({**article.record, "claim_type": p.label.value, "scores": p.scores})
-            )
+            lines.append(_dumps({**article.record, **_prediction(p)}))
             counts.setdefault(article.doc_id, Counter())[p.label.value] += 1
     return ShardResult(
         index=shard.index,
