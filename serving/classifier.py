@@ -50,11 +50,7 @@ class Classifier:
     def classify_article(self, text: str) -> list[ArticleSentence]:
         """The article's sentences, each with its character offsets and prediction."""
         sentences = split_sentences(text)
-        predictions = self.predictor.predict([s.text for s in sentences])
-        return [
-            ArticleSentence(index=i, start=s.start, end=s.end, text=s.text, **p.model_dump())
-            for i, (s, p) in enumerate(zip(sentences, predictions, strict=True))
-        ]
+        return ArticleSentence.rows(sentences, self.predictor.predict([s.text for s in sentences]))
 
     def close(self) -> None:
         self.predictor.close()

@@ -6,11 +6,15 @@ and the same sentence in a batch archive carry identical fields.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .labels import Label
+
+if TYPE_CHECKING:
+    from .sentences import Sentence
 
 __all__ = [
     "ArticleRequest",
@@ -78,6 +82,16 @@ class ArticleSentence(Prediction):
     start: int = Field(description="character offset of the sentence in the article")
     end: int
     text: str
+
+    @classmethod
+    def rows(
+        cls, sentences: Sequence[Sentence], predictions: Sequence[Prediction]
+    ) -> list[ArticleSentence]:
+        """An article's sentences joined with their predictions, in order."""
+        return [
+            cls(index=i, start=s.start, end=s.end, text=s.text, **p.model_dump())
+            for i, (s, p) in enumerate(zip(sentences, predictions, strict=True))
+        ]
 
 
 class ArticleResponse(BaseModel):

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..artefact import sha256_file
+from ..cpus import cores
 from ..extras import install_hint
 from ..labels import LABELS, id2label, label2id
 from ..preprocess import Encoder
@@ -187,7 +188,7 @@ def train(config: TrainConfig) -> Path:
     started_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     base = config.base_model or base_model_dir()
     check_base_model(base, config.base_sha256)
-    torch.set_num_threads(config.threads or os.cpu_count() or 1)
+    torch.set_num_threads(config.threads or cores())
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
     config.save(out / "train_config.json")

@@ -66,10 +66,7 @@ async def classify_article(
     if not sentences:
         raise LimitError(422, "the article has no sentences")
     scored = await predict([s.text for s in sentences])
-    rows = [
-        ArticleSentence(index=i, start=s.start, end=s.end, text=s.text, **p.model_dump())
-        for i, (s, p) in enumerate(zip(sentences, scored.predictions, strict=True))
-    ]
+    rows = ArticleSentence.rows(sentences, scored.predictions)
     counts = Counter(p.label.value for p in scored.predictions)
     return ArticleResponse(
         model=scored.model, id=body.id, sentences=rows, counts={k: counts.get(k, 0) for k in LABELS}
