@@ -26,5 +26,5 @@ def run(args: argparse.Namespace) -> int:
 GROUP = Group(
     "bench",
     "speed benchmarks (source checkout only)",
-    [Command("score", "claimtype score vs the PyTorch pipeline", add_arguments, run, True)],
+    [Command("score", "claimtype score vs optimum and PyTorch", add_arguments, run, True)],
 )
