@@ -63,8 +63,17 @@ def test_dev_wire_is_realistic_and_not_solvable_by_cue_words(
     assert bow_metrics(fit_bow(splits["train"]), splits["dev_wire"])["macro_f1"] <= 0.75
 
 
-def test_guide_copy_is_identical() -> None:
-    shared = DATA.parent.parent / "shared" / "LABELS.md"
+@pytest.mark.parametrize("guide", ["LABELS.md", "EVIDENCE.md"])
+def test_guide_copy_is_identical(guide: str) -> None:
+    shared = DATA.parent.parent / "shared" / guide
     if not shared.is_file():
         pytest.skip("no ../shared checkout beside this one")
-    assert (DATA / "LABELS.md").read_text() == shared.read_text()
+    assert (DATA / guide).read_text() == shared.read_text()
+
+
+def test_every_claim_denial_and_offer_has_evidence(splits: dict[str, list[dict]]) -> None:
+    for name, rows in splits.items():
+        unmarked = [r["text"] for r in rows if r["label"] != "fact" and r.get("evidence") is None]
+        assert not unmarked, f"{name}: {len(unmarked)} sentences without evidence"
+        with_cue = [r for r in rows if r["label"] != "fact" and r["evidence"]["cue"] is not None]
+        assert len(with_cue) >= 0.99 * sum(r["label"] != "fact" for r in rows)

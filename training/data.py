@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import string
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -134,8 +135,49 @@ def near_duplicates(
     return found
 
 
+#: what a span may not start or end with: EVIDENCE.md trims spans of spaces and
+#: punctuation, but an abbreviation's full stop belongs to a name ("Harlan Steel Co.")
+#: and so does a closing bracket or a possessive apostrophe
+_SPAN_EDGES = (
+    set(string.whitespace + ',;:!?"“”‘’—–-.('),  # first character
+    set(string.whitespace + ',;:!?"“”‘—–-('),  # last character
+)
+
+
+def evidence_problems(row: dict) -> list[str]:
+    """What is wrong with a row's `evidence`: shape, offsets inside the text, trimmed spans,
+    none on a fact; a row without the field has nothing wrong (it was not marked)."""
+    if "evidence" not in row:
+        return []
+    evidence = row["evidence"]
+    if row["label"] == "fact":
+        return [] if evidence is None else ["a fact sentence has evidence"]
+    if not isinstance(evidence, dict) or set(evidence) != {"source", "cue"}:
+        return [f"evidence must be {{'source': span, 'cue': span}}, got {evidence!r}"]
+    problems = []
+    text = row["text"]
+    for kind, span in evidence.items():
+        if span is None:
+            continue
+        ok = isinstance(span, list) and len(span) == 2 and all(isinstance(x, int) for x in span)
+        if not ok or not 0 <= span[0] < span[1] <= len(text):
+            problems.append(f"{kind} span {span!r} is not [start, end) inside the text")
+            continue
+        marked = text[span[0] : span[1]]
+        if marked[0] in _SPAN_EDGES[0] or marked[-1] in _SPAN_EDGES[1]:
+            problems.append(f"{kind} span {marked!r} is not trimmed")
+    if (
+        all(evidence.values())
+        and evidence["source"][0] < evidence["cue"][1]
+        and (evidence["cue"][0] < evidence["source"][1])
+    ):
+        problems.append("source and cue spans overlap")
+    return problems
+
+
 def validate_rows(rows: Sequence[dict], name: str) -> list[str]:
-    """Every problem of one split: missing fields, unknown labels, empty or duplicate texts."""
+    """Every problem of one split: missing fields, unknown labels, empty or duplicate texts,
+    malformed evidence spans."""
     problems = []
     seen: dict[str, int] = {}
     for i, row in enumerate(rows, start=1):
@@ -147,6 +189,7 @@ def validate_rows(rows: Sequence[dict], name: str) -> list[str]:
             problems.append(f"{name}:{i}: unknown label {row['label']!r}")
         if row.get("rule") is not None and row["rule"] not in RULES:
             problems.append(f"{name}:{i}: unknown rule {row['rule']!r}")
+        problems += [f"{name}:{i}: {p}" for p in evidence_problems(row)]
         key = dedupe_key(row["text"])
         if not key:
             problems.append(f"{name}:{i}: empty text")

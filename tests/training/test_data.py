@@ -136,3 +136,31 @@ def test_build_takes_dev_wire_whole_and_drops_train_rows_that_repeat_it(tmp_path
     assert [r["story"] for r in splits["dev_wire"]] == ["w1"]
     assert [r["story"] for r in splits["train"]] == ["t2"]
     assert "dev_wire" not in build_splits([tmp_path / "train.jsonl"], [], 0.0, 1)
+
+
+def test_validator_checks_evidence_spans() -> None:
+    from claimtype.training.data import evidence_problems
+
+    text = "The ministry denied the report."
+    claim = {"text": text, "label": "denial", "domain": "x"}
+    assert evidence_problems(claim) == []  # not marked yet: nothing to check
+    assert evidence_problems({**claim, "evidence": {"source": [0, 12], "cue": [13, 19]}}) == []
+    assert evidence_problems({**claim, "evidence": {"source": None, "cue": [13, 19]}}) == []
+    assert (
+        "not [start, end)"
+        in evidence_problems({**claim, "evidence": {"source": [0, 99], "cue": None}})[0]
+    )
+    assert (
+        "not trimmed"
+        in evidence_problems({**claim, "evidence": {"source": [0, 13], "cue": None}})[0]
+    )
+    assert (
+        "overlap"
+        in evidence_problems({**claim, "evidence": {"source": [0, 19], "cue": [13, 19]}})[0]
+    )
+    assert "must be" in evidence_problems({**claim, "evidence": {"source": [0, 12]}})[0]
+    fact = {"text": text, "label": "fact", "domain": "x"}
+    assert evidence_problems({**fact, "evidence": None}) == []
+    assert evidence_problems({**fact, "evidence": {"source": None, "cue": [13, 19]}}) == [
+        "a fact sentence has evidence"
+    ]
