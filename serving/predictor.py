@@ -29,7 +29,7 @@ __all__ = ["UNFUSED", "OnnxPredictor", "Predictor", "open_session", "softmax", "
 #: (SkipLayerNormalization) makes the int8 model about 10% slower on one thread:
 #: the fused kernel ran at 1.3 ms a call where Add + LayerNormalization took 0.2
 #: (onnxruntime 1.32, AVX-512, batch 32; docs/batch-scoring.md). fp32 logits are
-#: identical either way; int8 ones move within dynamic quantisation's rounding.
+#: identical either way; int8 ones can move by a rounding step.
 #: ONNX Runtime ignores names it does not know, so a test checks the fused op is absent.
 UNFUSED = ("SkipLayerNormFusion",)
 

@@ -45,3 +45,18 @@ def test_shipped_metrics_are_the_ones_served(predictor: OnnxPredictor) -> None:
     ours = evaluate_predictor(predictor, dev).metrics
     assert ours["n"] == metrics["dev"]["n"]
     assert ours["macro_f1"] == pytest.approx(metrics["dev"]["macro_f1"], abs=0.01)
+
+
+def test_int8_scores_do_not_depend_on_the_batch(predictor: OnnxPredictor) -> None:
+    """Every dev and challenge sentence: alone, and shuffled into batches of 8, 32 and 64."""
+    from claimtype.training.data import read_jsonl
+    from claimtype.training.export import _check_batch_invariance
+
+    texts = [
+        r["text"]
+        for name in ("dev", "challenge")
+        for r in read_jsonl(ROOT / "data" / f"{name}.jsonl")
+    ]
+    assert _check_batch_invariance(predictor, texts, seed=0) == len(texts) == 1281
+    one_by_one = OnnxPredictor(load_model_dir(SHIPPED), threads=1, batch_size=1)
+    assert one_by_one.predict(texts[:200]) == predictor.predict(texts[:200][::-1])[::-1]

@@ -105,48 +105,79 @@ def test_int8_agreement_is_gated_on_the_gate_sets_and_reported_for_all() -> None
     flipped = fp32["dev_wire"].copy()
     flipped[:20] = flipped[:20][:, ::-1]  # 10% of dev_wire labels change under "int8"
     int8 = {**fp32, "dev_wire": flipped}
+    gold = {name: list(logits.argmax(1)) for name, logits in fp32.items()}
     cfg = ExportConfig(run=Path("run"), out=Path("out"))
-    torch_logits = np.concatenate(list(fp32.values()))
-    parity = _parity(cfg, torch_logits, fp32, int8)
+    parity = _parity(cfg, fp32, fp32, int8, gold)
     assert parity["gate_sets"] == ["dev", "challenge"]
     assert parity["int8_vs_fp32_label_agreement"] == 1.0
     assert parity["int8_vs_fp32_by_set"]["dev_wire"]["agreement"] < 0.95
     strict = ExportConfig(run=Path("run"), out=Path("out"), gate_sets=("dev_wire",))
     with pytest.raises(ParityError, match="dev_wire: int8 vs fp32 agreement"):
-        _parity(strict, torch_logits, fp32, int8)
+        _parity(strict, fp32, fp32, int8, gold)
 
 
-def test_failing_int8_gates_keep_ffn_outputs_in_fp32_one_layer_at_a_time(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_int8_macro_f1_loss_is_gated() -> None:
     import numpy as np
 
-    import claimtype.training.export as export_module
+    from claimtype.training.export import ExportConfig, ParityError, _parity
+
+    fp32 = {"dev": np.eye(4)[np.arange(400) % 4] * 5.0}
+    gold = {"dev": list(np.arange(400) % 4)}
+    int8 = {"dev": fp32["dev"].copy()}
+    int8["dev"][:2] = int8["dev"][:2][:, ::-1]  # 2 of 400 wrong: 99.5% agreement, -0.5 point
+    loose = ExportConfig(run=Path("run"), out=Path("out"), min_class_agreement=0.0)
+    with pytest.raises(ParityError, match=r"dev: int8 loses 0\.00\d+ macro-F1"):
+        _parity(loose, fp32, fp32, int8, gold)
+    lenient = ExportConfig(
+        run=Path("run"), out=Path("out"), min_class_agreement=0.0, max_macro_f1_loss=0.01
+    )
+    assert _parity(lenient, fp32, fp32, int8, gold)["int8_vs_fp32_by_set"]["dev"][
+        "macro_f1_loss"
+    ] == pytest.approx(0.005, abs=1e-3)
+
+
+def test_int8_plans_try_every_alpha_before_keeping_ffn_outputs_in_fp32() -> None:
+    from claimtype.training.export import _int8_plans
+
+    assert list(_int8_plans([0.8, 0.5], ["layer0", "layer1"])) == [
+        (0.8, []),
+        (0.5, []),
+        (0.8, ["layer0"]),
+        (0.8, ["layer0", "layer1"]),
+    ]
+
+
+def test_the_first_int8_plan_that_passes_the_gates_is_kept() -> None:
+    import numpy as np
+
     from claimtype.training.export import ExportConfig, ParityError, _gated_int8
 
     rng = np.random.default_rng(1)
     fp32 = {"dev": rng.normal(size=(100, 4))}
-    quantised_with: list[list[str]] = []
-    monkeypatch.setattr(export_module, "ffn_output_nodes", lambda path: ["layer0", "layer1"])
-    monkeypatch.setattr(
-        export_module, "_quantize", lambda src, dst, kept=(): quantised_with.append(list(kept))
-    )
+    gold = {"dev": list(fp32["dev"].argmax(1))}
+    tried: list[tuple[float, list[str]]] = []
 
-    def logits_of(precision: str) -> dict:  # agrees with fp32 once layer 0 stays in fp32
+    def logits_of(precision: str, names: list[str]) -> dict:  # agrees once layer 0 is fp32
+        assert names == ["dev"]
         noisy = fp32["dev"].copy()
-        if not quantised_with:
+        if not tried[-1][1]:
             noisy[:5] = noisy[:5][:, ::-1]
         return {"dev": noisy}
 
+    def quantise(alpha: float, kept: list[str]) -> None:
+        tried.append((alpha, kept))
+
     cfg = ExportConfig(run=Path("run"), out=Path("out"))
-    int8, parity = _gated_int8(cfg, Path("x"), lambda: None, logits_of, fp32["dev"], fp32)
+    plans = [(0.8, []), (0.5, []), (0.8, ["layer0"]), (0.8, ["layer0", "layer1"])]
+    int8, parity = _gated_int8(cfg, plans, quantise, logits_of, fp32, fp32, gold)
     assert np.array_equal(int8["dev"], fp32["dev"])
-    assert parity["fp32_nodes"] == ["layer0"] and quantised_with == [["layer0"]]
+    assert tried == plans[:3]
+    assert parity["fp32_nodes"] == ["layer0"] and parity["smoothing_alpha"] == 0.8
     assert parity["int8_vs_fp32_label_agreement"] == 1.0
-    quantised_with.clear()
-    with pytest.raises(ParityError, match="int8"):  # without the fallback it refuses
-        _gated_int8(
-            ExportConfig(run=Path("run"), out=Path("out"), fp32_fallback=False),
-            Path("x"), lambda: None, logits_of, fp32["dev"], fp32,
-        )  # fmt: skip
+    tried.clear()
+    with pytest.raises(ParityError, match="int8 vs fp32 agreement"):  # no plan passes
+        _gated_int8(cfg, plans[:2], quantise, logits_of, fp32, fp32, gold)
+    assert tried == plans[:2]
 
 
 def test_ffn_output_nodes_of_an_exported_graph(exported_model_dir: Path) -> None:
