@@ -406,7 +406,11 @@ def export(cfg: ExportConfig) -> Path:
     calibration, sets = _eval_sets(cfg, train_cfg)
     texts = [r["text"] for rows in sets.values() for r in rows]
     source = cfg.run / "model"
-    model = AutoModelForSequenceClassification.from_pretrained(source).eval()
+    # eager attention exports as plain MatMul/Add/Softmax; transformers' default (sdpa)
+    # adds a Where/IsNaN mask path that cost 7% of the int8 graph's kernel time
+    model = AutoModelForSequenceClassification.from_pretrained(
+        source, attn_implementation="eager"
+    ).eval()
     encoder = Encoder.from_file(source / "tokenizer.json", train_cfg.max_length)
 
     cfg.out.parent.mkdir(parents=True, exist_ok=True)

@@ -79,8 +79,12 @@ def test_static_int8_is_batch_invariant_where_dynamic_is_not(
         tmp_path / "static",
         lambda fp32, int8: quantize(fp32, int8, calibration, alpha),
     )
-    ops = {n.op_type for n in onnx.load(str(static / "model_quantized.onnx")).graph.node}
-    assert "QuantizeLinear" in ops and "DynamicQuantizeLinear" not in ops
+    graph = onnx.load(str(static / "model_quantized.onnx")).graph
+    assert {"QuantizeLinear", "MatMul"} <= {n.op_type for n in graph.node}
+    assert "DynamicQuantizeLinear" not in {n.op_type for n in graph.node}
+    dequantised = {n.output[0] for n in graph.node if n.op_type == "DequantizeLinear"}
+    tables = [n.input[0] for n in graph.node if n.op_type == "Gather" and "_embeddings/" in n.name]
+    assert tables and all(t in dequantised for t in tables)  # embedding tables stored as int8
     predictor = OnnxPredictor(load_model_dir(static))
     assert _check_batch_invariance(predictor, texts[:64], seed=0) == 64
 
