@@ -2,10 +2,11 @@
 
 `claimtype bench score` times optimum's ORT pipeline as the alternative to
 claimtype; the comparison is fair only if optimum runs the same model on the
-same inputs. One sentence at a time: dynamic quantisation scales activations by
-each batch's range, so batches padded differently would differ by rounding alone.
-optimum's session leaves out the fusions claimtype's does (UNFUSED): with them
-on, int8 logits move by rounding too (0.011 on the first sentence here).
+same inputs. One sentence at a time, so the check holds for a model directory
+exported before 3.1.0 too (their dynamic int8 scaled activations by each batch's
+range, so batches padded differently differed by rounding alone). optimum's
+session leaves out the fusions claimtype's does (UNFUSED): with them on, int8
+logits move by rounding too (0.011 on the first sentence here).
 """
 
 from __future__ import annotations

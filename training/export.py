@@ -227,6 +227,12 @@ def _eval_sets(cfg: ExportConfig, train_cfg: TrainConfig) -> tuple[str, dict[str
     return name, {n: read_jsonl(path) for n, path in files.items()}
 
 
+def _gate_sets(cfg: ExportConfig, names: Iterable[str]) -> list[str]:
+    """cfg.gate_sets among `names`, or the first name (the calibration set) when none is."""
+    names = list(names)
+    return [n for n in cfg.gate_sets if n in names] or names[:1]
+
+
 def _parity(
     cfg: ExportConfig,
     torch: dict[str, np.ndarray],
@@ -256,7 +262,7 @@ def _parity(
             "by_class": per_class,
             "macro_f1_loss": round(f1[0] - f1[1], 4),
         }
-    gated = [n for n in cfg.gate_sets if n in int8] or [next(iter(int8))]
+    gated = _gate_sets(cfg, int8)
     overall, overall_class = _agreement(
         np.concatenate([fp32[n] for n in gated]), np.concatenate([int8[n] for n in gated])
     )
@@ -323,7 +329,7 @@ def _gated_int8(
     gate ends the search at once (no int8 plan can mend it). `smoothing_alpha`
     and `fp32_nodes` in the figures say which plan was kept.
     """
-    gated = [n for n in cfg.gate_sets if n in fp32] or [next(iter(fp32))]
+    gated = _gate_sets(cfg, fp32)
     failure = ParityError("no int8 plan to try", int8_only=True)
     for alpha, kept in plans:
         quantise(alpha, kept)
@@ -440,7 +446,7 @@ def export(cfg: ExportConfig) -> Path:
         write_manifest()
 
     gold = {name: [LABELS.index(r["label"]) for r in rows] for name, rows in sets.items()}
-    quantise(alphas[0], [])
+    write_manifest()  # fp32 only so far: each int8 plan writes its graph and the manifest
     fp32_by_set = logits_of("fp32")
     fallback = ffn_output_nodes(staging / FP32) if cfg.fp32_fallback else []
     try:

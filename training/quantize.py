@@ -20,6 +20,7 @@ fp32 one, the first that passes the export gates is kept.
 
 from __future__ import annotations
 
+import random
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -230,8 +231,6 @@ def calibration_feeds(
 
     A corpus smaller than fit + select is split between the two in the same ratio.
     """
-    import random
-
     unique = sorted(set(texts))
     random.Random(seed).shuffle(unique)
     take = min(len(unique), fit + select)

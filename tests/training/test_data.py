@@ -159,6 +159,10 @@ def test_validator_checks_evidence_spans() -> None:
         in evidence_problems({**claim, "evidence": {"source": [0, 19], "cue": [13, 19]}})[0]
     )
     assert "must be" in evidence_problems({**claim, "evidence": {"source": [0, 12]}})[0]
+    malformed = {"source": "The ministry", "cue": [13, 19]}  # reported, not a crash
+    assert evidence_problems({**claim, "evidence": malformed}) == [
+        "source span 'The ministry' is not [start, end) inside the text"
+    ]
     fact = {"text": text, "label": "fact", "domain": "x"}
     assert evidence_problems({**fact, "evidence": None}) == []
     assert evidence_problems({**fact, "evidence": {"source": None, "cue": [13, 19]}}) == [
