@@ -17,7 +17,15 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-__all__ = ["NORMALIZATION_VERSION", "Batch", "Encoder", "Tokens", "normalize"]
+__all__ = [
+    "NORMALIZATION_VERSION",
+    "Batch",
+    "Encoder",
+    "Normalized",
+    "Tokens",
+    "normalize",
+    "normalize_with_offsets",
+]
 
 NORMALIZATION_VERSION = 1
 
@@ -59,12 +67,79 @@ def normalize(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Normalized:
+    """`normalize(original)` with, for each of its characters, where it came from.
+
+    Evidence spans are found in the normalised text the model read but are
+    reported in the caller's text: `original_span` maps them back, so folding
+    quotes or white space never shifts an offset.
+    """
+
+    text: str
+    original: str
+    #: starts[i], ends[i]: the run of `original` that normalised character i came from
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """The span of `original` that normalised characters start..end (exclusive) cover."""
+        return self.starts[start], self.ends[end - 1]
+
+    def normalized_span(self, start: int, end: int) -> tuple[int, int] | None:
+        """The normalised characters that come from original[start:end], or None if none do."""
+        inside = [
+            i for i, (a, b) in enumerate(zip(self.starts, self.ends)) if a < end and b > start
+        ]
+        return (inside[0], inside[-1] + 1) if inside else None
+
+
+def _nfc_pieces(text: str) -> list[tuple[str, int, int]]:
+    """NFC one combining cluster at a time, each piece with the input run it came from."""
+    starts = [i for i, ch in enumerate(text) if i == 0 or not unicodedata.combining(ch)]
+    bounds = [*starts, len(text)]
+    return [
+        (unicodedata.normalize("NFC", text[a:b]), a, b)
+        for a, b in zip(bounds, bounds[1:], strict=False)
+    ]
+
+
+def normalize_with_offsets(text: str) -> Normalized:
+    """`normalize`, step by step, keeping each character's origin.
+
+    NFC composes within a combining cluster; the rare text where composing cluster
+    by cluster differs from the whole (conjoining Hangul jamo) maps every character
+    of the result to the whole input rather than guess.
+    """
+    target = normalize(text)
+    chars: list[tuple[str, int, int]] = []
+    for piece, a, b in _nfc_pieces(_SURROGATE.sub("\ufffd", text)):
+        for ch in piece.translate(_QUOTES):
+            if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") or ch.isspace():
+                ch = " "
+            if ch == " " and (not chars or chars[-1][0] == " "):
+                continue
+            chars.append((ch, a, b))
+    if chars and chars[-1][0] == " ":
+        chars.pop()
+    if "".join(c for c, _, _ in chars) != target:
+        chars = [(ch, 0, len(text)) for ch in target]
+    return Normalized(
+        text=target,
+        original=text,
+        starts=tuple(a for _, a, _ in chars),
+        ends=tuple(b for _, _, b in chars),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Tokens:
-    """One text's token ids before padding."""
+    """One text's token ids before padding, with each token's characters in the normalised text."""
 
     ids: np.ndarray
     type_ids: np.ndarray
     truncated: bool
+    #: (start, end) of each token in `normalize(text)`; (0, 0) for [CLS] and [SEP]
+    offsets: np.ndarray
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -112,6 +187,7 @@ class Encoder:
                 ids=np.asarray(e.ids, dtype=np.int64),
                 type_ids=np.asarray(e.type_ids, dtype=np.int64),
                 truncated=bool(e.overflowing),
+                offsets=np.asarray(e.offsets, dtype=np.int32).reshape(-1, 2),
             )
             for e in encodings
         ]

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from .sentences import Sentence
 
 __all__ = [
+    "ArticleEvidence",
+    "ArticleEvidenceSpan",
     "ArticleRequest",
     "ArticleResponse",
     "ArticleSentence",
@@ -24,12 +26,38 @@ __all__ = [
     "ClassifyResponse",
     "ClassifyResult",
     "ErrorResponse",
+    "Evidence",
+    "EvidenceSpan",
     "FeedbackRequest",
     "FeedbackResponse",
     "ModelInfo",
     "Prediction",
     "ReloadRequest",
+    "SourceCount",
 ]
+
+
+class EvidenceSpan(BaseModel):
+    """A run of the sentence's characters: text == sentence[start:end]."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0, description="exclusive")
+
+
+class Evidence(BaseModel):
+    """Who the claim, denial or offer comes from, and the words that carry its type.
+
+    Both are null for a fact, and either is null when the sentence does not name it
+    (data/EVIDENCE.md).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    source: EvidenceSpan | None = None
+    cue: EvidenceSpan | None = None
 
 
 class Prediction(BaseModel):
@@ -41,6 +69,11 @@ class Prediction(BaseModel):
     scores: dict[str, float] = Field(description="label -> calibrated probability; sums to 1")
     truncated: bool = Field(
         default=False, description="the text was cut to the model's token limit before scoring"
+    )
+    evidence: Evidence | None = Field(
+        default=None,
+        description="source and cue spans, offsets into the sentence; null when the model "
+        "has no evidence head",
     )
 
 
@@ -77,11 +110,39 @@ class ArticleRequest(BaseModel):
     id: str | None = None
 
 
+class ArticleEvidenceSpan(EvidenceSpan):
+    """A span with its offsets in the sentence (start, end) and in the article."""
+
+    article_start: int = Field(ge=0)
+    article_end: int = Field(ge=0)
+
+
+class ArticleEvidence(Evidence):
+    source: ArticleEvidenceSpan | None = None
+    cue: ArticleEvidenceSpan | None = None
+
+    @classmethod
+    def placed(cls, evidence: Evidence, offset: int) -> ArticleEvidence:
+        """evidence of a sentence that starts at `offset` in its article."""
+        spans = {
+            kind: None
+            if span is None
+            else ArticleEvidenceSpan(
+                **span.model_dump(),
+                article_start=span.start + offset,
+                article_end=span.end + offset,
+            )
+            for kind, span in (("source", evidence.source), ("cue", evidence.cue))
+        }
+        return cls(**spans)
+
+
 class ArticleSentence(Prediction):
     index: int
     start: int = Field(description="character offset of the sentence in the article")
     end: int
     text: str
+    evidence: ArticleEvidence | None = None
 
     @classmethod
     def rows(
@@ -89,9 +150,33 @@ class ArticleSentence(Prediction):
     ) -> list[ArticleSentence]:
         """An article's sentences joined with their predictions, in order."""
         return [
-            cls(index=i, start=s.start, end=s.end, text=s.text, **p.model_dump())
+            cls(
+                index=i,
+                start=s.start,
+                end=s.end,
+                text=s.text,
+                label=p.label,
+                scores=p.scores,
+                truncated=p.truncated,
+                evidence=None
+                if p.evidence is None
+                else ArticleEvidence.placed(p.evidence, s.start),
+            )
             for i, (s, p) in enumerate(zip(sentences, predictions, strict=True))
         ]
+
+
+class SourceCount(BaseModel):
+    """One source's claims, denials and offers, with where they are."""
+
+    source: str = Field(description="the source folded: case, determiners and titles")
+    names: list[str] = Field(description="how the text writes it, most frequent first")
+    claim: int = 0
+    denial: int = 0
+    offer: int = 0
+    where: list[str | int] = Field(
+        description="the sentence indices (one article) or document ids (an archive) it is in"
+    )
 
 
 class ArticleResponse(BaseModel):
@@ -99,6 +184,9 @@ class ArticleResponse(BaseModel):
     id: str | None = None
     sentences: list[ArticleSentence]
     counts: dict[str, int] = Field(description="sentences per label")
+    sources: list[SourceCount] = Field(
+        default_factory=list, description="who says what in this article, most active first"
+    )
 
 
 class LabelInfo(BaseModel):

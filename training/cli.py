@@ -54,6 +54,12 @@ def train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--cue-mask-prob", type=float, dest="cue_mask_prob", help="mask hard cases' cue words"
     )
+    p.add_argument(
+        "--evidence-weight",
+        type=float,
+        dest="evidence_weight",
+        help="weight of the evidence-span loss (0: label-only model)",
+    )
     p.add_argument("--threads", type=int)
     p.add_argument("--base-model", dest="base_model")
     p.add_argument("--base-sha256", dest="base_sha256")

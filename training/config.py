@@ -50,6 +50,9 @@ class TrainConfig:
     #: chance that a hard case's misleading cue word is replaced by [MASK] in a training batch,
     #: so the label has to come from the rest of the sentence
     cue_mask_prob: float = 0.0
+    #: weight of the evidence-tag loss beside the label loss; 0 trains a label-only model
+    #: (no token head, no evidence in its outputs)
+    evidence_weight: float = 1.0
     #: keep the pretrained word embeddings fixed (fewer parameters to fit to cue words)
     freeze_embeddings: bool = False
     seed: int = 13
@@ -68,6 +71,8 @@ class TrainConfig:
             raise ValueError("batch_size and learning_rate must be positive")
         if self.wire_repeat < 1 or not 0.0 <= self.cue_mask_prob <= 1.0:
             raise ValueError("wire_repeat must be >= 1 and cue_mask_prob within 0..1")
+        if self.evidence_weight < 0:
+            raise ValueError(f"evidence_weight must be >= 0, got {self.evidence_weight}")
         unknown = set(self.report_to) - {"tensorboard", "mlflow"}
         if unknown:
             raise ValueError(f"report_to accepts tensorboard and mlflow, not {sorted(unknown)}")

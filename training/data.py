@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import random
 import re
-import string
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..evidence import SPAN_EDGES
 from ..labels import LABELS
 from ..preprocess import normalize
 
@@ -135,15 +135,6 @@ def near_duplicates(
     return found
 
 
-#: what a span may not start or end with: EVIDENCE.md trims spans of spaces and
-#: punctuation, but an abbreviation's full stop belongs to a name ("Harlan Steel Co.")
-#: and so does a closing bracket or a possessive apostrophe
-_SPAN_EDGES = (
-    set(string.whitespace + ',;:!?"“”‘’—–-.('),  # first character
-    set(string.whitespace + ',;:!?"“”‘—–-('),  # last character
-)
-
-
 def evidence_problems(row: dict) -> list[str]:
     """What is wrong with a row's `evidence`: shape, offsets inside the text, trimmed spans,
     none on a fact; a row without the field has nothing wrong (it was not marked)."""
@@ -166,7 +157,7 @@ def evidence_problems(row: dict) -> list[str]:
             continue
         valid.append(span)
         marked = text[span[0] : span[1]]
-        if marked[0] in _SPAN_EDGES[0] or marked[-1] in _SPAN_EDGES[1]:
+        if marked[0] in SPAN_EDGES[0] or marked[-1] in SPAN_EDGES[1]:
             problems.append(f"{kind} span {marked!r} is not trimmed")
     if len(valid) == 2 and valid[0][0] < valid[1][1] and valid[1][0] < valid[0][1]:
         problems.append("source and cue spans overlap")

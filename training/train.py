@@ -28,9 +28,10 @@ from pathlib import Path
 
 from ..artefact import sha256_file
 from ..cpus import cores
+from ..evidence import EVIDENCE_KINDS, IGNORE_TAG, token_tags
 from ..extras import install_hint
 from ..labels import LABELS, id2label, label2id
-from ..preprocess import Encoder
+from ..preprocess import Encoder, normalize_with_offsets
 from .config import BASE_MODEL_SHA256, TrainConfig, base_model_dir
 from .data import CorpusError, read_jsonl, validate_rows
 from .metrics import classification_metrics
@@ -118,17 +119,34 @@ def mask_cue(text: str, cue: str, mask: str = "[MASK]") -> str:
     return re.sub(rf"(?<!\w){re.escape(cue)}(?!\w)", mask, text, flags=re.IGNORECASE)
 
 
+def _tags(text: str, feature: dict, tokens_offsets) -> list[int]:  # type: ignore[no-untyped-def]
+    """Gold evidence tags of one feature's tokens; all ignored when it has no spans."""
+    if not feature.get("has_evidence"):
+        return [IGNORE_TAG] * len(tokens_offsets)
+    normalized = normalize_with_offsets(text)
+    spans = {
+        kind: normalized.normalized_span(*feature[kind]) if feature[kind][1] > 0 else None
+        for kind in EVIDENCE_KINDS
+    }
+    return token_tags(tokens_offsets, spans)
+
+
 class EncoderCollator:
     """Batches raw texts through serving's Encoder into torch tensors.
 
     With cue_mask_prob > 0, a training feature that carries its misleading cue word
-    has it masked with that chance, drawn afresh each time the batch is built.
+    has it masked with that chance, drawn afresh each time the batch is built (its
+    evidence tags are then left out: the masked text no longer has the gold offsets).
+    With evidence, each batch carries the BIO tag of every token ("evidence_tags").
     """
 
-    def __init__(self, encoder: Encoder, cue_mask_prob: float = 0.0, seed: int = 0) -> None:
+    def __init__(
+        self, encoder: Encoder, cue_mask_prob: float = 0.0, seed: int = 0, evidence: bool = False
+    ) -> None:
         self.encoder = encoder
         self.cue_mask_prob = cue_mask_prob
         self.rng = random.Random(seed)
+        self.evidence = evidence
 
     def _text(self, feature: dict) -> str:
         cue = feature.get("cue")
@@ -139,9 +157,20 @@ class EncoderCollator:
     def __call__(self, features: list[dict]) -> dict:
         import torch
 
-        batch = self.encoder([self._text(f) for f in features])
+        texts = [self._text(f) for f in features]
+        if not self.evidence:
+            out = {k: torch.from_numpy(v) for k, v in self.encoder(texts).arrays.items()}
+            out["labels"] = torch.tensor([f["label"] for f in features], dtype=torch.long)
+            return out
+        rows = self.encoder.tokenize(texts)
+        batch = self.encoder.collate(rows)
         out = {k: torch.from_numpy(v) for k, v in batch.arrays.items()}
         out["labels"] = torch.tensor([f["label"] for f in features], dtype=torch.long)
+        tags = torch.full(batch.arrays["input_ids"].shape, IGNORE_TAG, dtype=torch.long)
+        for i, (text, feature, row) in enumerate(zip(texts, features, rows, strict=True)):
+            if text == feature["text"]:
+                tags[i, : len(row)] = torch.tensor(_tags(text, feature, row.offsets))
+        out["evidence_tags"] = tags
         return out
 
 
@@ -157,13 +186,21 @@ def _dataset(rows: list[dict], encoder: Encoder, with_cues: bool = False):  # ty
     texts = [r["text"] for r in rows]
     lengths = [len(t) for t in encoder.tokenize(texts)]
     columns = {"text": texts, "label": [ids[r["label"]] for r in rows], "length": lengths}
+    columns["has_evidence"] = ["evidence" in r for r in rows]
+    for kind in EVIDENCE_KINDS:
+        columns[kind] = [list((r.get("evidence") or {}).get(kind) or (0, 0)) for r in rows]
     if with_cues:
         columns["cue"] = [(r.get("cue") or "") if r.get("hard") else "" for r in rows]
     return Dataset.from_dict(columns)
 
 
+def _sentence_logits(predictions):  # type: ignore[no-untyped-def]
+    """The sentence head's logits among what the Trainer gathered (both heads, with evidence)."""
+    return predictions[0] if isinstance(predictions, tuple) else predictions
+
+
 def _compute_metrics(prediction) -> dict:  # type: ignore[no-untyped-def]
-    logits, gold = prediction.predictions, prediction.label_ids
+    logits, gold = _sentence_logits(prediction.predictions), prediction.label_ids
     m = classification_metrics(gold.tolist(), logits.argmax(-1).tolist())
     return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
 
@@ -195,13 +232,24 @@ def train(config: TrainConfig) -> Path:
 
     train_rows, dev_rows = _load_split(config.train_file), _load_split(config.dev_file)
     encoder = Encoder.from_file(base / "tokenizer.json", config.max_length)
-    collator = EncoderCollator(encoder, config.cue_mask_prob, config.seed)
+    evidence = config.evidence_weight > 0
+    collator = EncoderCollator(encoder, config.cue_mask_prob, config.seed, evidence)
     report_to, callbacks = _tracking(config, out)
-    # the new classification head is drawn from the global RNG: seed it first
+    # the new heads are drawn from the global RNG: seed it first
     set_seed(config.seed)
-    model = AutoModelForSequenceClassification.from_pretrained(
+    model_class = AutoModelForSequenceClassification
+    if evidence:
+        from .evidence_model import BertWithEvidence
+
+        model_class = BertWithEvidence
+    model = model_class.from_pretrained(
         base, num_labels=len(LABELS), id2label=id2label(), label2id=label2id()
     )
+    if evidence:
+        model.label_smoothing, model.evidence_weight = (
+            config.label_smoothing,
+            config.evidence_weight,
+        )
     if config.freeze_embeddings:
         model.base_model.embeddings.word_embeddings.weight.requires_grad_(False)
     hf_logging.set_verbosity_error()
@@ -214,7 +262,8 @@ def train(config: TrainConfig) -> Path:
         learning_rate=config.learning_rate,
         weight_decay=config.weight_decay,
         warmup_steps=config.warmup_ratio,
-        label_smoothing_factor=config.label_smoothing,
+        # the evidence model smooths its own label loss: the Trainer's smoother would drop the tags
+        label_smoothing_factor=0.0 if evidence else config.label_smoothing,
         eval_strategy="epoch" if config.max_steps < 0 else "steps",
         save_strategy="epoch" if config.max_steps < 0 else "steps",
         eval_steps=max(config.max_steps, 1) if config.max_steps > 0 else None,
@@ -252,7 +301,9 @@ def train(config: TrainConfig) -> Path:
     encoder.tokenizer.save(str(model_dir / "tokenizer.json"))
     # the Trainer may reorder evaluation batches by length: take gold from its output
     final = trainer.predict(trainer.eval_dataset)
-    dev = classification_metrics(final.label_ids.tolist(), final.predictions.argmax(-1).tolist())
+    dev = classification_metrics(
+        final.label_ids.tolist(), _sentence_logits(final.predictions).argmax(-1).tolist()
+    )
     wall = round(time.time() - started, 1)
     history = trainer.state.log_history
     with (out / "training_log.jsonl").open("w") as fh:

@@ -17,6 +17,7 @@ from ...schemas import (
 )
 from ...sentences import split_sentences
 from ...settings import Settings
+from ...sources import SourceTable
 from ..deps import PredictDep, SettingsDep
 from ..errors import LimitError, check_text
 
@@ -51,6 +52,7 @@ async def classify(
     # instead of building and re-validating a ClassifyResponse per request
     results = [
         {"id": i, "label": p.label.value, "scores": p.scores, "truncated": p.truncated}
+        | {"evidence": None if p.evidence is None else p.evidence.model_dump()}
         for i, p in zip(ids, scored.predictions, strict=True)
     ]
     return JSONResponse({"model": scored.model, "results": results})
@@ -60,7 +62,11 @@ async def classify(
 async def classify_article(
     body: ArticleRequest, settings: SettingsDep, predict: PredictDep
 ) -> ArticleResponse:
-    """Split an article into sentences and label each, with character offsets."""
+    """Split an article into sentences and label each, with character offsets.
+
+    Evidence spans carry offsets into their sentence and into the article; the
+    sources table counts each source's claims, denials and offers in it.
+    """
     check_text(body.text, "article", settings.max_article_chars, "max_article_chars")
     sentences = split_sentences(body.text)
     if not sentences:
@@ -68,6 +74,12 @@ async def classify_article(
     scored = await predict([s.text for s in sentences])
     rows = ArticleSentence.rows(sentences, scored.predictions)
     counts = Counter(p.label.value for p in scored.predictions)
+    sources = SourceTable()
+    sources.add_all(scored.predictions, range(len(rows)))
     return ArticleResponse(
-        model=scored.model, id=body.id, sentences=rows, counts={k: counts.get(k, 0) for k in LABELS}
+        model=scored.model,
+        id=body.id,
+        sentences=rows,
+        counts={k: counts.get(k, 0) for k in LABELS},
+        sources=sources.rows(),
     )
