@@ -8,6 +8,7 @@ into each model directory; change it whenever `normalize` changes behaviour.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -87,9 +88,8 @@ class Normalized:
 
     def normalized_span(self, start: int, end: int) -> tuple[int, int] | None:
         """The normalised characters that come from original[start:end], or None if none do."""
-        inside = [
-            i for i, (a, b) in enumerate(zip(self.starts, self.ends)) if a < end and b > start
-        ]
+        pairs = enumerate(zip(self.starts, self.ends, strict=True))
+        inside = [i for i, (a, b) in pairs if a < end and b > start]
         return (inside[0], inside[-1] + 1) if inside else None
 
 
@@ -97,10 +97,7 @@ def _nfc_pieces(text: str) -> list[tuple[str, int, int]]:
     """NFC one combining cluster at a time, each piece with the input run it came from."""
     starts = [i for i, ch in enumerate(text) if i == 0 or not unicodedata.combining(ch)]
     bounds = [*starts, len(text)]
-    return [
-        (unicodedata.normalize("NFC", text[a:b]), a, b)
-        for a, b in zip(bounds, bounds[1:], strict=False)
-    ]
+    return [(unicodedata.normalize("NFC", text[a:b]), a, b) for a, b in itertools.pairwise(bounds)]
 
 
 def normalize_with_offsets(text: str) -> Normalized:
