@@ -11,6 +11,11 @@ effective GFLOP/s of the model part (BERT forward FLOPs for the actual token
 counts) beside this machine's fp32 numpy matrix-multiply rate. Figures are
 medians of a few repeats; ratios are taken within this run only.
 
+With `--label-only DIR` (a model directory without the evidence head, e.g. the
+previous release), `claimtype score` runs with it and with --model in turns,
+same archive and engine, and the script prints what evidence costs: the
+evidence model's sentences/s as a share of the label-only one's.
+
     python benchmarks/bench_score.py --model /tmp/trial/model [--sentences 20000]
 """
 
@@ -32,6 +37,8 @@ OPTIMUM = "optimum ORT pipeline (int8, batch 32)"
 TORCH = "transformers pipeline (PyTorch fp32, batch 32)"
 #: claimtype's throughput over each baseline's, at least (issue 13)
 TARGETS = {OPTIMUM: 2.0, TORCH: 8.0}
+#: sentences/s with evidence over the label-only graph's, at least (issue 12)
+EVIDENCE_TARGET = 0.9
 
 #: MiniLM-L6-H384 (all-MiniLM-L6-v2's encoder): what the shipped model is built on
 MINILM = {
@@ -335,6 +342,22 @@ def print_comparison(
         print(f"claimtype / {name}: {ratio:.2f}x (target >= {target:g}x): {verdict}")
 
 
+def time_evidence_cost(args: argparse.Namespace, archive: Path, n: int) -> None:
+    """Sentences/s with and without evidence, runs alternated so drift hits both alike."""
+    with_evidence, label_only = [], []
+    for _ in range(args.repeats):
+        for model, times in ((args.model, with_evidence), (args.label_only, label_only)):
+            start = time.perf_counter()
+            score_archive(model, archive, args.workers, "threads")
+            times.append(n / (time.perf_counter() - start))
+    a, b = statistics.median(with_evidence), statistics.median(label_only)
+    print(f"evidence cost (claimtype score, threads, alternating runs, medians of {args.repeats}):")
+    print(f"  label-only graph {args.label_only}: {b:.1f} sentences/s")
+    print(f"  with evidence    {args.model}: {a:.1f} sentences/s")
+    verdict = "met" if a / b >= EVIDENCE_TARGET else "NOT met"
+    print(f"  with evidence / label-only: {a / b:.3f} (target >= {EVIDENCE_TARGET}): {verdict}")
+
+
 def print_flops(
     n: int, best: tuple[str, float], onnx: tuple[float, list[int]], workers: int
 ) -> None:
@@ -369,6 +392,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sentences", type=int, default=20_000, help="archive size (>= 20000)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=cores(), help="default: all cores")
+    parser.add_argument(
+        "--label-only", type=Path, help="a model directory without evidence: time what it costs"
+    )
+    parser.add_argument(
+        "--evidence-only", action="store_true", help="with --label-only: skip the other figures"
+    )
     args = parser.parse_args(argv)
     if not (args.model / "manifest.json").is_file():
         raise SystemExit(f"no model directory at {args.model}: pass --model")
@@ -383,6 +412,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"archive: {len(articles)} articles, {n} sentences; {args.workers} workers, "
             f"{cores()} cores; {args.repeats} repeats, medians"
         )
+        if args.label_only:
+            time_evidence_cost(args, archive, n)
+            if args.evidence_only:
+                return 0
         results = time_claimtype(args, archive, n)
         best = max(results, key=results.__getitem__)
         baselines, source = time_baselines(args, sentences)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .evidence import EVIDENCE_TAGS
 from .labels import LABELS, id2label
 from .preprocess import NORMALIZATION_VERSION
 
@@ -60,6 +61,9 @@ class Manifest(BaseModel):
     normalization_version: int
     inputs: list[str]
     output: str = "logits"
+    #: the token head's output (BIO evidence tags), when the model has one
+    evidence_output: str | None = None
+    evidence_tags: list[str] | None = None
     onnx: dict[str, str]
     temperature: float = Field(default=1.0, gt=0)
     base_model: BaseModelInfo
@@ -139,6 +143,11 @@ def _check_contract(path: Path, manifest: Manifest) -> None:
         )
     if tuple(manifest.labels) != LABELS:
         raise ModelDirError(f"{path}: labels {manifest.labels} differ from {list(LABELS)}")
+    tags = tuple(manifest.evidence_tags or ())
+    if manifest.evidence_output is not None and tags != EVIDENCE_TAGS:
+        raise ModelDirError(
+            f"{path}: evidence tags {manifest.evidence_tags} differ from {list(EVIDENCE_TAGS)}"
+        )
     if manifest.normalization_version != NORMALIZATION_VERSION:
         raise ModelDirError(
             f"{path}: trained with text normalisation v{manifest.normalization_version}, "

@@ -77,9 +77,10 @@ def score_frame(
 ) -> pd.DataFrame:
     """Label a DataFrame's texts, like `claimtype score` does a file.
 
-    `split=False`: the frame with `claim_type`, `scores` and `truncated` added, one
-    row per row. `split=True`: one row per sentence, with `doc_id` (the frame's index
-    label), `sentence_index`, `start`, `end`, `text` and the same three columns.
+    `split=False`: the frame with `claim_type`, `scores`, `truncated` and `evidence`
+    added, one row per row. `split=True`: one row per sentence, with `doc_id` (the
+    frame's index label), `sentence_index`, `start`, `end`, `text` and the same four
+    columns.
     """
     pandas = _pandas()
     if text_col not in df.columns:
@@ -96,7 +97,7 @@ def score_frame(
     for doc_id, text in zip(df.index, texts, strict=True):
         rows += [
             {"doc_id": doc_id, "sentence_index": s.index, "start": s.start, "end": s.end}
-            | {"text": s.text, **_prediction_row(s)}
+            | {"text": s.text, **s.as_row()}
             for s in classifier.classify_article(text)
         ]
     columns = ["doc_id", "sentence_index", "start", "end", "text", *PREDICTION_COLUMNS]
@@ -104,15 +105,11 @@ def score_frame(
 
 
 #: what a Prediction adds to a frame's row
-PREDICTION_COLUMNS = ("claim_type", "scores", "truncated")
-
-
-def _prediction_row(p: Prediction) -> dict[str, Any]:
-    return {"claim_type": p.label.value, "scores": p.scores, "truncated": p.truncated}
+PREDICTION_COLUMNS = ("claim_type", "scores", "truncated", "evidence")
 
 
 def _prediction_columns(predictions: list[Prediction]) -> dict[str, list[Any]]:
-    rows = [_prediction_row(p) for p in predictions]
+    rows = [p.as_row() for p in predictions]
     return {column: [r[column] for r in rows] for column in PREDICTION_COLUMNS}
 
 

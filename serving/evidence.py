@@ -3,8 +3,8 @@
 The model tags every word piece O, B-/I-SOURCE or B-/I-CUE (data/EVIDENCE.md
 defines the spans). Training encodes gold spans with `token_tags` and serving
 decodes with `decode_evidence`, both from here, so the two cannot drift apart.
-Decoding keeps at most one span of each kind (the run of tags the model is
-surest of), widens it to whole words, trims it as the annotation guide does and
+Decoding keeps at most one span of each kind (the likeliest single span
+under the tag probabilities), widens it to whole words, trims it as the annotation guide does and
 maps it back to the caller's characters; a `fact` has no evidence.
 """
 
@@ -73,28 +73,47 @@ def token_tags(offsets: np.ndarray, spans: dict[str, tuple[int, int] | None]) ->
     return tags
 
 
-def _best_run(probs: np.ndarray, kind: str) -> tuple[int, int] | None:
-    """The first..last token of the run of this kind's tags with the most probability mass.
+#: span kinds a claim, denial or offer nearly always has: decoding always marks one
+REQUIRED_KINDS = frozenset({"cue"})
+#: the longest span decoding considers, in word pieces
+MAX_SPAN_TOKENS = 32
 
-    A run starts at a token whose best tag is B- or at an I- after a token of
-    another tag, and goes on over I- tags.
+
+def _best_span(probs: np.ndarray, kind: str, required: bool) -> tuple[int, int] | None:
+    """The first..last token of the likeliest single span of this kind, or None.
+
+    Each tagging with exactly one span i..j (B at i, I after it up to j, every
+    other token neither) is scored by its log-probability under the token head
+    and compared with the tagging with none. Picking the argmax tag per token
+    instead loses spans the head is unsure of token by token (O wins each vote)
+    though one span is far likelier than none, and cuts spans where one inner
+    token dips. A `required` span is returned even when no span looks likelier:
+    a claim, denial or offer without a cue is a rare exception in the corpus
+    (44 of 12,000 training sentences), one without a source is not (about 6%).
     """
     begin = EVIDENCE_TAGS.index(f"B-{kind.upper()}")
-    best = probs.argmax(-1)
-    runs: list[tuple[float, int, int]] = []
-    for i, tag in enumerate(best):
-        if tag == begin or (tag == begin + 1 and (not runs or runs[-1][2] != i - 1)):
-            runs.append((0.0, i, i))
-        elif tag == begin + 1:
-            runs[-1] = (runs[-1][0], runs[-1][1], i)
-        else:
-            continue
-        mass, first, _ = runs[-1]
-        runs[-1] = (mass + float(probs[i, begin] + probs[i, begin + 1]), first, i)
-    if not runs:
+    tiny = 1e-9
+    log_b = np.log(probs[:, begin] + tiny)
+    log_i = np.log(probs[:, begin + 1] + tiny)
+    log_o = np.log(np.clip(1.0 - probs[:, begin] - probs[:, begin + 1], tiny, None))
+    n = len(probs)
+    o_before = np.concatenate([[0.0], np.cumsum(log_o)])  # o_before[t]: tokens before t
+    i_upto = np.concatenate([[0.0], np.cumsum(log_i)])
+    starts = np.arange(n)[:, None]
+    ends = starts + np.arange(MAX_SPAN_TOKENS)[None, :]  # last token of the span
+    valid = ends < n
+    ends = np.minimum(ends, n - 1)
+    score = (
+        o_before[starts]
+        + log_b[starts]
+        + (i_upto[ends + 1] - i_upto[starts + 1])
+        + (o_before[n] - o_before[ends + 1])
+    )
+    score = np.where(valid, score, -np.inf)
+    first, width = np.unravel_index(int(np.argmax(score)), score.shape)
+    if not required and score[first, width] <= o_before[n]:
         return None
-    _, first, last = max(runs, key=lambda run: run[0])
-    return first, last
+    return int(first), int(first + width)
 
 
 def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
@@ -118,10 +137,10 @@ def decode_evidence(
         return Evidence(source=None, cue=None)
     z = tag_logits - tag_logits.max(-1, keepdims=True)
     probs = np.exp(z) / np.exp(z).sum(-1, keepdims=True)
-    probs[(offsets[:, 1] <= offsets[:, 0])] = 0.0  # [CLS] and [SEP] carry no characters
+    probs[(offsets[:, 1] <= offsets[:, 0])] = (1.0, 0, 0, 0, 0)  # [CLS], [SEP]: no characters
     spans: dict[str, EvidenceSpan | None] = {}
     for kind in EVIDENCE_KINDS:
-        run = _best_run(probs, kind)
+        run = _best_span(probs, kind, required=kind in REQUIRED_KINDS)
         spans[kind] = None if run is None else _span(normalized, offsets, *run)
     return Evidence(**spans)
 

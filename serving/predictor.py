@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -16,14 +17,23 @@ import numpy as np
 
 from .artefact import ModelDirectory, ModelDirError
 from .cpus import cores
+from .evidence import decode_evidence
 from .labels import LABELS, Label
-from .preprocess import Encoder, Tokens
-from .schemas import Prediction
+from .preprocess import Encoder, Tokens, normalize_with_offsets
+from .schemas import Evidence, Prediction
 
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession
 
-__all__ = ["UNFUSED", "OnnxPredictor", "Predictor", "open_session", "softmax", "to_predictions"]
+__all__ = [
+    "UNFUSED",
+    "OnnxPredictor",
+    "Outputs",
+    "Predictor",
+    "open_session",
+    "softmax",
+    "to_predictions",
+]
 
 #: ONNX Runtime fusions left off. Fusing each residual Add into its LayerNorm
 #: (SkipLayerNormalization) makes the int8 model about 10% slower on one thread:
@@ -50,17 +60,51 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return probs
 
 
-def to_predictions(probs: np.ndarray, truncated: Sequence[bool]) -> list[Prediction]:
-    """Rows of probabilities (in LABELS order) -> Prediction objects."""
+def to_predictions(
+    probs: np.ndarray,
+    truncated: Sequence[bool],
+    evidence: Sequence[Evidence | None] | None = None,
+) -> list[Prediction]:
+    """Rows of probabilities (in LABELS order), and their evidence if any -> Predictions."""
     best = probs.argmax(axis=-1)
+    spans = evidence if evidence is not None else [None] * len(probs)
     return [
         Prediction(
             label=Label(LABELS[int(b)]),
             scores={name: round(float(p), 6) for name, p in zip(LABELS, row, strict=True)},
             truncated=t,
+            evidence=e,
         )
-        for b, row, t in zip(best, probs, truncated, strict=True)
+        for b, row, t, e in zip(best, probs, truncated, spans, strict=True)
     ]
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What one call's sentences got from the graph, in input order.
+
+    `tags` holds each sentence's evidence-tag logits over its own tokens (no
+    padding), or None for a model without an evidence head.
+    """
+
+    logits: np.ndarray
+    rows: list[Tokens]
+    tags: list[np.ndarray] | None
+
+    @property
+    def truncated(self) -> list[bool]:
+        return [r.truncated for r in self.rows]
+
+    def evidence(self, texts: Sequence[str], labels: Sequence[Label]) -> list[Evidence | None]:
+        """Each sentence's decoded spans (none for a fact), or None without an evidence head."""
+        if self.tags is None:
+            return [None] * len(texts)
+        return [
+            Evidence()
+            if label is Label.FACT
+            else decode_evidence(tags, row.offsets, normalize_with_offsets(text), label)
+            for text, label, tags, row in zip(texts, labels, self.tags, self.rows, strict=True)
+        ]
 
 
 def open_session(
@@ -121,11 +165,16 @@ class OnnxPredictor:
                 f"{sorted(self.manifest.inputs)}"
             )
         self.inputs = found
-        outputs = [o.name for o in self.session.get_outputs()]
-        if self.manifest.output not in outputs:
+        found_outputs = [o.name for o in self.session.get_outputs()]
+        #: the graph outputs read: the sentence logits, then the evidence tags if any
+        self.outputs = [self.manifest.output]
+        if self.manifest.evidence_output is not None:
+            self.outputs.append(self.manifest.evidence_output)
+        missing = [name for name in self.outputs if name not in found_outputs]
+        if missing:
             raise ModelDirError(
-                f"{model_dir.path}: the manifest's output {self.manifest.output!r} is not among "
-                f"the ONNX outputs {outputs}"
+                f"{model_dir.path}: the manifest's outputs {missing} are not among "
+                f"the ONNX outputs {found_outputs}"
             )
         self.pool = ThreadPoolExecutor(concurrency) if concurrency > 1 else None
 
@@ -134,36 +183,43 @@ class OnnxPredictor:
         if self.pool is not None:
             self.pool.shutdown()
 
-    def run(self, rows: Sequence[Tokens]) -> np.ndarray:
-        """Logits for one already-tokenised batch."""
+    def run(self, rows: Sequence[Tokens]) -> list[np.ndarray]:
+        """The graph's outputs (sentence logits, then evidence tags if any) for one batch."""
         batch = self.encoder.collate(rows)
         feed = {name: batch.arrays[name] for name in self.inputs}
-        (logits,) = self.session.run([self.manifest.output], feed)
-        result: np.ndarray = logits
+        result: list[np.ndarray] = self.session.run(self.outputs, feed)
         return result
 
-    def logits(self, texts: Sequence[str]) -> tuple[np.ndarray, list[bool]]:
-        """Uncalibrated logits in input order, batched by token length."""
+    def outputs_of(self, texts: Sequence[str]) -> Outputs:
+        """Logits (uncalibrated) and evidence tags in input order, batched by token length."""
         rows = self.encoder.tokenize(texts)
         out = np.zeros((len(rows), len(LABELS)), dtype=np.float32)
+        tags: list[np.ndarray] | None = [] if len(self.outputs) > 1 else None
+        by_row: dict[int, np.ndarray] = {}
         order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
         batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
 
-        def run(idx: list[int]) -> np.ndarray:
+        def run(idx: list[int]) -> list[np.ndarray]:
             return self.run([rows[i] for i in idx])
 
         results = self.pool.map(run, batches) if self.pool else map(run, batches)
-        for idx, logits in zip(batches, results, strict=True):
-            out[idx] = logits
-        return out, [r.truncated for r in rows]
+        for idx, outputs in zip(batches, results, strict=True):
+            out[idx] = outputs[0]
+            if tags is not None:
+                by_row.update((i, outputs[1][j, : len(rows[i])]) for j, i in enumerate(idx))
+        if tags is not None:
+            tags = [by_row[i] for i in range(len(rows))]
+        return Outputs(logits=out, rows=rows, tags=tags)
 
-    def probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, list[bool]]:
-        """Calibrated probabilities (the manifest's temperature) in input order."""
-        logits, truncated = self.logits(texts)
-        return softmax(logits, self.manifest.temperature), truncated
+    def logits(self, texts: Sequence[str]) -> tuple[np.ndarray, list[bool]]:
+        """Uncalibrated logits in input order, and which texts were truncated."""
+        outputs = self.outputs_of(texts)
+        return outputs.logits, outputs.truncated
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         if not texts:
             return []
-        probs, truncated = self.probabilities(texts)
-        return to_predictions(probs, truncated)
+        outputs = self.outputs_of(texts)
+        probs = softmax(outputs.logits, self.manifest.temperature)
+        labels = [Label(LABELS[int(b)]) for b in probs.argmax(axis=-1)]
+        return to_predictions(probs, outputs.truncated, outputs.evidence(texts, labels))

@@ -73,21 +73,27 @@ class Normalized:
 
     Evidence spans are found in the normalised text the model read but are
     reported in the caller's text: `original_span` maps them back, so folding
-    quotes or white space never shifts an offset.
+    quotes or white space never shifts an offset. Most text is already in
+    normal form; it keeps no tables (starts is None).
     """
 
     text: str
     original: str
     #: starts[i], ends[i]: the run of `original` that normalised character i came from
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
+    starts: tuple[int, ...] | None = None
+    ends: tuple[int, ...] | None = None
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """The span of `original` that normalised characters start..end (exclusive) cover."""
+        if self.starts is None or self.ends is None:
+            return start, end
         return self.starts[start], self.ends[end - 1]
 
     def normalized_span(self, start: int, end: int) -> tuple[int, int] | None:
         """The normalised characters that come from original[start:end], or None if none do."""
+        if self.starts is None or self.ends is None:
+            start, end = max(start, 0), min(end, len(self.text))
+            return (start, end) if start < end else None
         pairs = enumerate(zip(self.starts, self.ends, strict=True))
         inside = [i for i, (a, b) in pairs if a < end and b > start]
         return (inside[0], inside[-1] + 1) if inside else None
@@ -108,6 +114,8 @@ def normalize_with_offsets(text: str) -> Normalized:
     of the result to the whole input rather than guess.
     """
     target = normalize(text)
+    if target == text:
+        return Normalized(text=text, original=text)
     chars: list[tuple[str, int, int]] = []
     for piece, a, b in _nfc_pieces(_SURROGATE.sub("\ufffd", text)):
         for ch in piece.translate(_QUOTES):

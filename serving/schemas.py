@@ -76,6 +76,15 @@ class Prediction(BaseModel):
         "has no evidence head",
     )
 
+    def as_row(self) -> dict[str, Any]:
+        """The fields a batch row or a DataFrame row gets (the label as `claim_type`)."""
+        return {
+            "claim_type": self.label.value,
+            "scores": self.scores,
+            "truncated": self.truncated,
+            "evidence": None if self.evidence is None else self.evidence.model_dump(),
+        }
+
 
 class ClassifyRequest(BaseModel):
     """Texts to classify, each one sentence; answered in the same order."""

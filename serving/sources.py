@@ -53,13 +53,16 @@ class SourceTable:
     def add(self, prediction: Prediction, where: str | int) -> None:
         """Count one scored sentence, if it has a source."""
         evidence = prediction.evidence
-        if evidence is None or evidence.source is None or prediction.label is Label.FACT:
+        if evidence is not None and evidence.source is not None:
+            self.count(evidence.source.text, prediction.label.value, where)
+
+    def count(self, source: str, label: str, where: str | int) -> None:
+        """Count one claim, denial or offer of `source` (as written) found at `where`."""
+        key = fold_source(source)
+        if not key or label == Label.FACT.value:
             return
-        key = fold_source(evidence.source.text)
-        if not key:
-            return
-        self.labels[key][prediction.label.value] += 1
-        self.names[key][evidence.source.text] += 1
+        self.labels[key][label] += 1
+        self.names[key][source] += 1
         if where not in self.where[key]:
             self.where[key].append(where)
 

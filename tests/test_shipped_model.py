@@ -73,3 +73,35 @@ def test_int8_scores_do_not_depend_on_the_batch(predictor: OnnxPredictor) -> Non
     assert _check_batch_invariance(predictor, texts, seed=0) == len(texts) == 1281
     one_by_one = OnnxPredictor(load_model_dir(SHIPPED), threads=1, batch_size=1)
     assert one_by_one.predict(texts[:200]) == predictor.predict(texts[:200][::-1])[::-1]
+
+
+def test_shipped_evidence_figures_are_the_ones_served(predictor: OnnxPredictor) -> None:
+    """metrics.json's span figures on dev_wire, recomputed through the runtime."""
+    import json
+
+    from claimtype.training.data import read_jsonl
+    from claimtype.training.evaluate import evaluate_predictor
+
+    reported = json.loads((SHIPPED / "metrics.json").read_text())["evidence"]["dev_wire"]
+    rows = read_jsonl(ROOT / "data" / "dev_wire.jsonl")
+    assert evaluate_predictor(predictor, rows).metrics["evidence"] == reported
+
+
+def test_evidence_marks_who_and_which_words(predictor: OnnxPredictor) -> None:
+    texts = [
+        "The ministry dismissed the report as fabricated.",
+        "\u201cWe are ready to talk,\u201d  the union\u2019s chief negotiator, Mara Voss, said.",
+        "The bridge reopened on Monday.",
+    ]
+    dismissed, ready, reopened = predictor.predict(texts)
+    assert dismissed.evidence is not None and dismissed.evidence.source is not None
+    assert dismissed.evidence.cue is not None
+    assert (dismissed.evidence.source.text, dismissed.evidence.cue.text) == (
+        "The ministry",
+        "dismissed",
+    )
+    assert ready.label.value == "offer" and ready.evidence is not None
+    source = ready.evidence.source
+    assert source is not None and texts[1][source.start : source.end] == source.text
+    assert source.text.startswith("the union\u2019s chief negotiator")
+    assert reopened.evidence is not None and reopened.evidence.source is None

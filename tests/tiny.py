@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 from claimtype.labels import Label
 
+#: <s>..</s> marks the evidence source and <c>..</c> the cue (stripped from the text)
 TEMPLATES = {
     Label.FACT: [
         "the {who} opened a new {what} in {where} on monday",
@@ -20,21 +22,41 @@ TEMPLATES = {
         "the {who} spoke for ten minutes about the {what}",
     ],
     Label.CLAIM: [
-        "the {who} said the {what} in {where} would close",
-        "according to the {who} the {what} cost more than planned",
-        "the {what} in {where} is believed to be unsafe officials said",
+        "<s>the {who}</s> <c>said</c> the {what} in {where} would close",
+        "<c>according to</c> <s>the {who}</s> the {what} cost more than planned",
+        "the {what} in {where} is believed to be unsafe <s>officials</s> <c>said</c>",
     ],
     Label.DENIAL: [
-        "the {who} denied reports that the {what} in {where} had closed",
-        "the {who} dismissed the report about the {what} as fabricated",
-        "the {who} has not confirmed reports of the {what} in {where}",
+        "<s>the {who}</s> <c>denied</c> reports that the {what} in {where} had closed",
+        "<s>the {who}</s> <c>dismissed</c> the report about the {what} as fabricated",
+        "<s>the {who}</s> <c>has not confirmed</c> reports of the {what} in {where}",
     ],
     Label.OFFER: [
-        "the {who} offered to rebuild the {what} in {where}",
-        "the {who} is willing to pay for the {what} in exchange for talks",
-        "the {who} proposed a ceasefire around the {what} in {where}",
+        "<s>the {who}</s> <c>offered to</c> rebuild the {what} in {where}",
+        "<s>the {who}</s> <c>is willing to</c> pay for the {what} in exchange for talks",
+        "<s>the {who}</s> <c>proposed</c> a ceasefire around the {what} in {where}",
     ],
 }
+_MARKS = re.compile(r"</?[sc]>")
+
+
+def with_evidence(marked: str, label: Label) -> dict:
+    """A corpus row from a template filled in: the text without marks, the marks as spans."""
+    text, spans, opened, removed = _MARKS.sub("", marked), {}, {}, 0
+    for mark in _MARKS.finditer(marked):
+        kind = "source" if mark.group()[-2] == "s" else "cue"
+        at = mark.start() - removed
+        removed += len(mark.group())
+        if mark.group()[1] == "/":
+            spans[kind] = [opened[kind], at]
+        else:
+            opened[kind] = at
+    row = {"text": text, "label": label.value, "domain": "test"}
+    # a fact has no spans: null, which trains the token head to tag it all O
+    row["evidence"] = None if label is Label.FACT else {k: spans.get(k) for k in ("source", "cue")}
+    return row
+
+
 WHO = ["ministry", "union", "company", "mayor", "army", "council", "bank", "school"]
 WHAT = ["bridge", "factory", "hospital", "port", "mine", "stadium", "plant", "market"]
 WHERE = ["lagos", "lima", "oslo", "dhaka", "perth", "quito", "riga", "hanoi"]
@@ -42,7 +64,8 @@ SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
 def vocabulary() -> list[str]:
-    words = {w for ts in TEMPLATES.values() for t in ts for w in t.replace("{", " ").split()}
+    bare = (_MARKS.sub("", t) for ts in TEMPLATES.values() for t in ts)
+    words = {w for t in bare for w in t.replace("{", " ").split()}
     words = {w.strip("}") for w in words} | set(WHO) | set(WHAT) | set(WHERE)
     letters = [chr(c) for c in range(ord("a"), ord("z") + 1)] + [str(d) for d in range(10)]
     pieces = ["##" + ch for ch in letters] + [".", ",", '"', "'", "-"]
@@ -90,12 +113,15 @@ def sentences(n_per_label: int, seed: int) -> list[dict]:
     for label, templates in TEMPLATES.items():
         seen = set()
         while len(seen) < n_per_label:
-            text = rng.choice(templates).format(
-                who=rng.choice(WHO), what=rng.choice(WHAT), where=rng.choice(WHERE)
+            row = with_evidence(
+                rng.choice(templates).format(
+                    who=rng.choice(WHO), what=rng.choice(WHAT), where=rng.choice(WHERE)
+                ),
+                label,
             )
-            if text not in seen:
-                seen.add(text)
-                rows.append({"text": text, "label": label.value, "domain": "test"})
+            if row["text"] not in seen:
+                seen.add(row["text"])
+                rows.append(row)
     rng.shuffle(rows)
     return rows
 

@@ -60,6 +60,10 @@ def train_arguments(p: argparse.ArgumentParser) -> None:
         dest="evidence_weight",
         help="weight of the evidence-span loss (0: label-only model)",
     )
+    p.add_argument("--evidence-head", dest="evidence_head", choices=["label_mlp", "linear"])
+    p.add_argument(
+        "--init-from", dest="init_from", help="start from this run's model (a fine-tuned encoder)"
+    )
     p.add_argument("--threads", type=int)
     p.add_argument("--base-model", dest="base_model")
     p.add_argument("--base-sha256", dest="base_sha256")
@@ -200,6 +204,18 @@ def _baselines(args: argparse.Namespace, rows: list[dict]) -> None:
         )
 
 
+def _print_spans(spans: dict | None) -> None:
+    if not spans:
+        return
+    print(f"evidence spans ({spans['sentences']} marked sentences):")
+    for kind in ("source", "cue"):
+        exact, token = spans[kind]["exact"], spans[kind]["token"]
+        print(
+            f"  {kind:<7} exact F1 {exact['f1']:.3f} (P {exact['precision']:.3f} "
+            f"R {exact['recall']:.3f})  token F1 {token['f1']:.3f}"
+        )
+
+
 def evaluate_run(args: argparse.Namespace) -> int:
     from .data import read_jsonl, validate_rows, write_jsonl
     from .evaluate import evaluate_predictor
@@ -215,6 +231,7 @@ def evaluate_run(args: argparse.Namespace) -> int:
         print(json.dumps(evaluation.metrics, indent=2))
         return 0
     _print_metrics(args.data, evaluation.metrics)
+    _print_spans(evaluation.metrics.get("evidence"))
     _baselines(args, rows)
     if args.reliability:
         _reliability_png(evaluation, rows, Path(args.reliability), args.data)

@@ -50,6 +50,12 @@ class TrainConfig:
     #: chance that a hard case's misleading cue word is replaced by [MASK] in a training batch,
     #: so the label has to come from the rest of the sentence
     cue_mask_prob: float = 0.0
+    #: a run directory to start from instead of the bare base weights: its fine-tuned
+    #: encoder and label head (its run must descend from the pinned base), with any head
+    #: it lacks (the evidence head) new; the run records its model's sha256
+    init_from: Path | None = None
+    #: the evidence head's design (training/evidence_model.py): "label_mlp" or "linear"
+    evidence_head: str = "label_mlp"
     #: weight of the evidence-tag loss beside the label loss; 0 trains a label-only model
     #: (no token head, no evidence in its outputs)
     evidence_weight: float = 1.0
@@ -61,7 +67,7 @@ class TrainConfig:
     report_to: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        for name in ("train_file", "dev_file", "out", "base_model"):
+        for name in ("train_file", "dev_file", "out", "base_model", "init_from"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 setattr(self, name, Path(value))
@@ -71,6 +77,8 @@ class TrainConfig:
             raise ValueError("batch_size and learning_rate must be positive")
         if self.wire_repeat < 1 or not 0.0 <= self.cue_mask_prob <= 1.0:
             raise ValueError("wire_repeat must be >= 1 and cue_mask_prob within 0..1")
+        if self.evidence_head not in ("label_mlp", "linear"):
+            raise ValueError(f"evidence_head is label_mlp or linear, not {self.evidence_head!r}")
         if self.evidence_weight < 0:
             raise ValueError(f"evidence_weight must be >= 0, got {self.evidence_weight}")
         unknown = set(self.report_to) - {"tensorboard", "mlflow"}

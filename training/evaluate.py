@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..labels import LABELS, label2id
+from ..labels import LABELS, Label, label2id
 from ..predictor import OnnxPredictor, softmax
 from .baseline import cue_word_labels
 from .metrics import classification_metrics, expected_calibration_error
+from .span_metrics import span_metrics
 
 __all__ = ["Evaluation", "baseline_metrics", "evaluate_logits", "evaluate_predictor"]
 
@@ -46,8 +47,14 @@ def evaluate_logits(logits: np.ndarray, rows: Sequence[dict], temperature: float
 
 
 def evaluate_predictor(predictor: OnnxPredictor, rows: Sequence[dict]) -> Evaluation:
-    logits, _ = predictor.logits([r["text"] for r in rows])
-    return evaluate_logits(logits, rows, predictor.manifest.temperature)
+    """Label metrics, and span metrics (`evidence`) when the model marks evidence."""
+    texts = [r["text"] for r in rows]
+    outputs = predictor.outputs_of(texts)
+    evaluation = evaluate_logits(outputs.logits, rows, predictor.manifest.temperature)
+    if outputs.tags is not None:
+        labels = [Label(LABELS[int(i)]) for i in outputs.logits.argmax(axis=1)]
+        evaluation.metrics["evidence"] = span_metrics(rows, outputs.evidence(texts, labels))
+    return evaluation
 
 
 def baseline_metrics(rows: Sequence[dict]) -> dict:

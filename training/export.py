@@ -33,20 +33,25 @@ from ..artefact import (
     load_model_dir,
     sha256_file,
 )
-from ..labels import LABELS
+from ..evidence import EVIDENCE_TAGS
+from ..labels import LABELS, Label
 from ..predictor import OnnxPredictor, softmax
 from ..preprocess import NORMALIZATION_VERSION, Encoder
+from ..schemas import Prediction
 from .bow import bow_metrics, fit_bow
 from .config import BASE_MODEL_NAME, TrainConfig
 from .data import EVAL_SETS, read_jsonl, write_jsonl
 from .evaluate import baseline_metrics, evaluate_logits
 from .metrics import classification_metrics, fit_temperature
 from .quantize import CALIBRATION_METHOD, Calibration, calibration_feeds, quantize, rank_alphas
+from .span_metrics import evidence_agreement, span_metrics
 
 __all__ = ["ExportConfig", "ParityError", "export"]
 
 INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
 FP32, INT8 = "model.onnx", "model_quantized.onnx"
+#: the graph output holding each token's evidence-tag logits (models with an evidence head)
+EVIDENCE_OUTPUT = "evidence_logits"
 
 
 class ParityError(RuntimeError):
@@ -79,6 +84,8 @@ class ExportConfig:
     fp32_fallback: bool = True
     min_agreement: float = 0.995
     min_class_agreement: float = 0.99
+    #: int8 spans identical to fp32's, per kind, on gated sentences both label alike (not fact)
+    min_evidence_agreement: float = 0.99
     #: the most macro-F1 int8 may lose against fp32 on a gated set (0.003 = 0.3 point)
     max_macro_f1_loss: float = 0.003
     #: training sentences that set the int8 activation ranges, and that choose the smoothing
@@ -103,28 +110,31 @@ def _torch_logits(model, encoder: Encoder, texts: list[str]) -> np.ndarray:  # t
     return np.concatenate(out)
 
 
-def _export_onnx(model, path: Path, opset: int) -> None:  # type: ignore[no-untyped-def]
+def _export_onnx(model, path: Path, opset: int, evidence: bool) -> None:  # type: ignore[no-untyped-def]
+    """One graph: sentence logits, and with evidence the tag logits of every token too."""
     import torch
 
-    class LogitsOnly(torch.nn.Module):
+    class Outputs(torch.nn.Module):
         def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
             super().__init__()
             self.inner = inner
 
         def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
-            return self.inner(
+            out = self.inner(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).logits
+            )
+            return (out.logits, out.evidence_logits) if evidence else out.logits
 
     dummy = torch.ones((2, 16), dtype=torch.long)
     axes = {0: "batch", 1: "sequence"}
+    outputs = {"logits": {0: "batch"}} | ({EVIDENCE_OUTPUT: axes} if evidence else {})
     torch.onnx.export(
-        LogitsOnly(model).eval(),
+        Outputs(model).eval(),
         (dummy, dummy, torch.zeros_like(dummy)),
         str(path),
         input_names=INPUTS,
-        output_names=["logits"],
-        dynamic_axes={**{name: axes for name in INPUTS}, "logits": {0: "batch"}},
+        output_names=list(outputs),
+        dynamic_axes={**{name: axes for name in INPUTS}, **outputs},
         opset_version=opset,
         dynamo=False,
     )
@@ -161,7 +171,12 @@ def _agreement(a: np.ndarray, b: np.ndarray) -> tuple[float, dict[str, float]]:
 
 
 def _write_manifest(
-    staging: Path, cfg: ExportConfig, max_length: int, temperature: float, base_sha: str
+    staging: Path,
+    cfg: ExportConfig,
+    max_length: int,
+    temperature: float,
+    base_sha: str,
+    evidence: bool,
 ) -> None:
     files = {
         p.name: sha256_file(p) for p in sorted(staging.iterdir()) if p.name not in (MANIFEST, FP32)
@@ -175,6 +190,8 @@ def _write_manifest(
         max_length=max_length,
         normalization_version=NORMALIZATION_VERSION,
         inputs=INPUTS,
+        evidence_output=EVIDENCE_OUTPUT if evidence else None,
+        evidence_tags=list(EVIDENCE_TAGS) if evidence else None,
         onnx={"int8": INT8, "fp32": FP32},
         temperature=temperature,
         base_model=BaseModelInfo(name=BASE_MODEL_NAME, sha256=base_sha),
@@ -320,6 +337,7 @@ def _gated_int8(
     torch: dict[str, np.ndarray],
     fp32: dict[str, np.ndarray],
     gold: dict[str, list[int]],
+    evidence_gate: Callable[[list[str]], dict] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict]:
     """The int8 logits of every set and the parity figures of the first plan that passes.
 
@@ -327,7 +345,9 @@ def _gated_int8(
     the gate sets alone; the one kept is then scored on every set (its logits on
     the gate sets are the same: they do not depend on the batch). A failing fp32
     gate ends the search at once (no int8 plan can mend it). `smoothing_alpha`
-    and `fp32_nodes` in the figures say which plan was kept.
+    and `fp32_nodes` in the figures say which plan was kept. `evidence_gate`, for
+    a model with an evidence head, checks the plan's spans on the gate sets the
+    same way (raising an int8-only ParityError) and returns its figures.
     """
     gated = _gate_sets(cfg, fp32)
     failure = ParityError("no int8 plan to try", int8_only=True)
@@ -335,6 +355,7 @@ def _gated_int8(
         quantise(alpha, kept)
         try:
             _parity(cfg, torch, fp32, logits_of("int8", gated), gold)
+            spans = evidence_gate(gated) if evidence_gate else {}
         except ParityError as exc:
             if not exc.int8_only:
                 raise
@@ -343,10 +364,75 @@ def _gated_int8(
         int8 = logits_of("int8", list(fp32))
         return int8, {
             **_parity(cfg, torch, fp32, int8, gold),
+            **spans,
             "smoothing_alpha": alpha,
             "fp32_nodes": kept,
         }
     raise failure
+
+
+def _evidence_parity(
+    cfg: ExportConfig,
+    fp32: dict[str, list[Prediction]],
+    int8: dict[str, list[Prediction]],
+) -> dict:
+    """int8 vs fp32 span agreement on the sets in int8; raises ParityError below the gate."""
+    figures = {}
+    for name, found in int8.items():
+        compared = [
+            a.label == b.label and a.label is not Label.FACT
+            for a, b in zip(fp32[name], found, strict=True)
+        ]
+        figures[name] = evidence_agreement(
+            [p.evidence for p in fp32[name]], [p.evidence for p in found], compared
+        )
+    failures = [
+        f"{name}: int8 vs fp32 {kind} span agreement {share} < {cfg.min_evidence_agreement}"
+        for name, by_kind in figures.items()
+        for kind, share in by_kind.items()
+        if share < cfg.min_evidence_agreement
+    ]
+    if failures:
+        raise ParityError("; ".join(failures), int8_only=True)
+    return {"int8_vs_fp32_evidence_agreement": figures}
+
+
+def _evidence_metrics(sets: dict[str, list[dict]], int8: dict[str, list[Prediction]]) -> dict:
+    """Span F1 of the shipped (int8) graph on every set, beside the label metrics."""
+    return {
+        "evidence": {
+            name: span_metrics(rows, [p.evidence for p in int8[name]])
+            for name, rows in sets.items()
+        }
+    }
+
+
+def _load_trained(source: Path):  # type: ignore[no-untyped-def]
+    """The run's model with eager attention, and whether it has the evidence head.
+
+    Eager attention exports as plain MatMul/Add/Softmax; transformers' default
+    (sdpa) adds a Where/IsNaN mask path that cost 7% of the int8 graph's kernel time.
+    """
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    evidence = "BertWithEvidence" in (AutoConfig.from_pretrained(source).architectures or [])
+    model_class = AutoModelForSequenceClassification
+    if evidence:
+        from .evidence_model import BertWithEvidence
+
+        model_class = BertWithEvidence
+    model = model_class.from_pretrained(source, attn_implementation="eager").eval()
+    return model, evidence
+
+
+def _write_config(config, path: Path, evidence: bool) -> None:  # type: ignore[no-untyped-def]
+    """config.json as a BertForSequenceClassification's, which optimum and transformers
+    load; the evidence head is named in it (`evidence_tags`) but they read the logits only."""
+    config = config.__class__.from_dict(config.to_dict())
+    config.architectures = ["BertForSequenceClassification"]
+    if evidence:
+        config.evidence_tags = list(EVIDENCE_TAGS)
+    config.to_json_file(str(path))
 
 
 def _check_batch_invariance(predictor: OnnxPredictor, texts: Sequence[str], seed: int) -> int:
@@ -357,17 +443,21 @@ def _check_batch_invariance(predictor: OnnxPredictor, texts: Sequence[str], seed
     must be bit-identical. Returns how many sentences were checked.
     """
     rows = predictor.encoder.tokenize(texts)
-    alone = np.concatenate([predictor.run([row]) for row in rows])
+    alone = [predictor.run([row]) for row in rows]
     order = np.random.default_rng(seed).permutation(len(rows))
     for size in (8, 32, 64):
-        batched = np.zeros_like(alone)
+        worst = 0.0
         for start in range(0, len(order), size):
             idx = order[start : start + size]
-            batched[idx] = predictor.run([rows[i] for i in idx])
-        if not np.array_equal(batched, alone):
-            worst = float(np.abs(batched - alone).max())
+            batched = predictor.run([rows[i] for i in idx])
+            for j, i in enumerate(idx):
+                for output, own in zip(batched, alone[i], strict=True):
+                    # evidence tags are per token: compare the row's own tokens, not its padding
+                    mine = output[j, : len(rows[i])] if output.ndim == 3 else output[j]
+                    worst = max(worst, float(np.abs(mine - own[0]).max()))
+        if worst > 0:
             raise ParityError(
-                f"int8 logits depend on the batch: up to {worst:.2e} apart alone and in "
+                f"int8 outputs depend on the batch: up to {worst:.2e} apart alone and in "
                 f"batches of {size}"
             )
     return len(rows)
@@ -401,8 +491,6 @@ def export(cfg: ExportConfig) -> Path:
     """
     if cfg.out.exists() and not cfg.force:
         raise FileExistsError(f"{cfg.out} exists: export to a new directory, or --force")
-    from transformers import AutoModelForSequenceClassification
-
     from .model_card import write_model_card
     from .plots import plot_confusion, plot_reliability
     from .report import write_run_report
@@ -412,31 +500,35 @@ def export(cfg: ExportConfig) -> Path:
     calibration, sets = _eval_sets(cfg, train_cfg)
     texts = [r["text"] for rows in sets.values() for r in rows]
     source = cfg.run / "model"
-    # eager attention exports as plain MatMul/Add/Softmax; transformers' default (sdpa)
-    # adds a Where/IsNaN mask path that cost 7% of the int8 graph's kernel time
-    model = AutoModelForSequenceClassification.from_pretrained(
-        source, attn_implementation="eager"
-    ).eval()
+    model, evidence = _load_trained(source)
     encoder = Encoder.from_file(source / "tokenizer.json", train_cfg.max_length)
 
     cfg.out.parent.mkdir(parents=True, exist_ok=True)
     staging = cfg.out.with_name(cfg.out.name + ".staging")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    model.config.to_json_file(str(staging / "config.json"))
+    _write_config(model.config, staging / "config.json", evidence)
     _tokenizer_files(source, staging, train_cfg.max_length)
-    _export_onnx(model, staging / FP32, cfg.opset)
+    _export_onnx(model, staging / FP32, cfg.opset, evidence)
 
     def by_set(logits: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
         bounds = np.cumsum([len(sets[name]) for name in names])[:-1]
         return dict(zip(names, np.split(logits, bounds), strict=True))
 
-    def write_manifest() -> None:
-        _write_manifest(staging, cfg, train_cfg.max_length, 1.0, run_info["base_sha256"])
+    def write_manifest(temperature: float = 1.0) -> None:
+        _write_manifest(
+            staging, cfg, train_cfg.max_length, temperature, run_info["base_sha256"], evidence
+        )
 
     def logits_of(precision: str, names: Sequence[str] = tuple(sets)) -> dict[str, np.ndarray]:
         predictor = OnnxPredictor(load_model_dir(staging, precision))
         return by_set(predictor.logits([r["text"] for n in names for r in sets[n]])[0], names)
+
+    def predictions_of(precision: str, names: Sequence[str]) -> dict[str, list[Prediction]]:
+        predictor = OnnxPredictor(load_model_dir(staging, precision))
+        found = predictor.predict([r["text"] for n in names for r in sets[n]])
+        bounds = np.cumsum([0, *(len(sets[n]) for n in names)])
+        return {n: found[a:b] for n, a, b in zip(names, bounds, bounds[1:], strict=False)}
 
     calibration_set = _calibration(cfg, train_cfg, encoder)
     alphas = rank_alphas(staging / FP32, calibration_set)
@@ -448,6 +540,11 @@ def export(cfg: ExportConfig) -> Path:
     gold = {name: [LABELS.index(r["label"]) for r in rows] for name, rows in sets.items()}
     write_manifest()  # fp32 only so far: each int8 plan writes its graph and the manifest
     fp32_by_set = logits_of("fp32")
+    fp32_predictions = predictions_of("fp32", list(sets)) if evidence else {}
+
+    def evidence_gate(names: list[str]) -> dict:
+        return _evidence_parity(cfg, fp32_predictions, predictions_of("int8", names))
+
     fallback = ffn_output_nodes(staging / FP32) if cfg.fp32_fallback else []
     try:
         int8_by_set, parity = _gated_int8(
@@ -458,6 +555,7 @@ def export(cfg: ExportConfig) -> Path:
             by_set(_torch_logits(model, encoder, texts), list(sets)),
             fp32_by_set,
             gold,
+            evidence_gate if evidence else None,
         )
         gated_texts = [r["text"] for name in parity["gate_sets"] for r in sets[name]]
         sample = random.Random(train_cfg.seed).sample(
@@ -486,6 +584,7 @@ def export(cfg: ExportConfig) -> Path:
         "calibration": {"set": calibration, "temperature": temperature},
         **{name: evaluation.metrics for name, evaluation in evaluations.items()},
         "fp32": {n: evaluate_logits(fp32_by_set[n], sets[n], temperature).metrics for n in sets},
+        **(_evidence_metrics(sets, predictions_of("int8", list(sets))) if evidence else {}),
         "baseline_cue_word": {name: baseline_metrics(rows) for name, rows in sets.items()},
         "baseline_bow": _bow_baseline(train_cfg.train_file, sets),
         "parity": parity,
@@ -509,7 +608,7 @@ def export(cfg: ExportConfig) -> Path:
     shutil.copy(staging / f"confusion_{calibration}.png", cfg.run / "confusion_dev_int8.png")
     (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     write_model_card(staging / "README.md", cfg.name, cfg.version, metrics, train_cfg)
-    _write_manifest(staging, cfg, train_cfg.max_length, temperature, run_info["base_sha256"])
+    write_manifest(temperature)
     load_model_dir(staging)  # the finished directory must pass its own loader
     if cfg.out.exists():
         shutil.rmtree(cfg.out)

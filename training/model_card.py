@@ -65,6 +65,50 @@ def _calibration(metrics: dict) -> str:
     )
 
 
+def _evidence(metrics: dict) -> str:
+    """The span section, for a model with the evidence head."""
+    if "evidence" not in metrics:
+        return ""
+    rows = [
+        "| set | sentences | source exact F1 | source token F1 | cue exact F1 | cue token F1 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, m in metrics["evidence"].items():
+        s, c = m["source"], m["cue"]
+        rows.append(
+            f"| {name} | {m['sentences']} | {s['exact']['f1']:.3f} | {s['token']['f1']:.3f} "
+            f"| {c['exact']['f1']:.3f} | {c['token']['f1']:.3f} |"
+        )
+    agreement = metrics["parity"].get("int8_vs_fp32_evidence_agreement", {})
+    by_set = "; ".join(
+        f"{n}: source {a['source']:.4f}, cue {a['cue']:.4f}" for n, a in agreement.items()
+    )
+    return f"""
+## Evidence spans
+
+With each label the model marks, in the same forward pass, the `source` (who the
+claim, denial or offer comes from) and the `cue` (the words that carry the type),
+as character offsets (`data/EVIDENCE.md` defines them; a fact has none). A token
+head tags every word piece O / B- / I-SOURCE / CUE; claimtype keeps the surest run
+of each kind and widens it to whole words. Exact F1 counts a span when its offsets
+equal the gold span's; token F1 gives credit per word shared with it (int8, every
+set marked by two readers, never trained on):
+
+{chr(10).join(rows)}
+
+int8 vs fp32 span agreement on sentences both label alike (not fact): {by_set}.
+"""
+
+
+def _second_output(metrics: dict) -> str:
+    if "evidence" not in metrics:
+        return ""
+    return (
+        "; a second output, `evidence_logits`, scores `config.json`'s `evidence_tags` "
+        "for every token"
+    )
+
+
 def write_model_card(path: Path, name: str, version: str, metrics: dict, cfg: TrainConfig) -> None:
     parity = metrics["parity"]
     directory = path.parent.name.removesuffix(".staging")  # export writes the card before the move
@@ -106,7 +150,7 @@ Export parity on {parity["sentences"]} sentences of these sets: fp32 ONNX vs PyT
 {parity["int8_vs_fp32_label_agreement"]:.4f} on {" + ".join(parity["gate_sets"])} (per class:
 {", ".join(f"{k} {v:.3f}" for k, v in parity["int8_vs_fp32_agreement_by_class"].items())});
 by set: {_agreement_by_set(parity)}.{_int8_scheme(parity)}
-
+{_evidence(metrics)}
 ## Use
 
 ```bash
@@ -115,9 +159,9 @@ claimtype predict --model models/{directory} "The ministry dismissed the report 
 
 The directory also loads in ONNX Runtime directly (inputs `input_ids`,
 `attention_mask`, `token_type_ids`, output `logits` in `config.json`'s `id2label`
-order; divide by the manifest's `temperature` before the softmax) and in
+order; divide by the manifest's `temperature` before the softmax{_second_output(metrics)}) and in
 optimum: `ORTModelForSequenceClassification.from_pretrained(dir,
-file_name="model_quantized.onnx")`.
+file_name="model_quantized.onnx")`, which reads the labels only.
 
 ## Training
 

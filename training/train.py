@@ -174,6 +174,27 @@ class EncoderCollator:
         return out
 
 
+def _starting_weights(config: TrainConfig, base: Path) -> Path:
+    """The base weights, or with init_from a run's model, checked to descend from them."""
+    if config.init_from is None:
+        return base
+    run = Path(config.init_from)
+    info = json.loads((run / "metrics.json").read_text())
+    if info.get("base_sha256") != config.base_sha256:
+        raise BaseModelError(
+            f"{run}: trained from base {info.get('base_sha256')}, not the pinned "
+            f"{config.base_sha256}; refusing to start from it"
+        )
+    return run / "model"
+
+
+def _init_info(config: TrainConfig) -> dict:
+    if config.init_from is None:
+        return {}
+    weights = Path(config.init_from) / "model" / "model.safetensors"
+    return {"init_from": str(config.init_from), "init_sha256": sha256_file(weights)}
+
+
 def training_rows(rows: list[dict], wire_repeat: int) -> list[dict]:
     """The rows one epoch goes through: each wire-style row wire_repeat times."""
     return [r for r in rows for _ in range(wire_repeat if r.get("style") == "wire" else 1)]
@@ -210,6 +231,7 @@ def train(config: TrainConfig) -> Path:
     import torch
     import transformers
     from transformers import (
+        AutoConfig,
         AutoModelForSequenceClassification,
         Trainer,
         TrainingArguments,
@@ -242,9 +264,13 @@ def train(config: TrainConfig) -> Path:
         from .evidence_model import BertWithEvidence
 
         model_class = BertWithEvidence
-    model = model_class.from_pretrained(
-        base, num_labels=len(LABELS), id2label=id2label(), label2id=label2id()
+    start = _starting_weights(config, base)
+    model_config = AutoConfig.from_pretrained(
+        start, num_labels=len(LABELS), id2label=id2label(), label2id=label2id()
     )
+    if evidence:
+        model_config.evidence_head = config.evidence_head
+    model = model_class.from_pretrained(start, config=model_config)
     if evidence:
         model.label_smoothing, model.evidence_weight = (
             config.label_smoothing,
@@ -324,6 +350,7 @@ def train(config: TrainConfig) -> Path:
         "base_model": str(base),
         "base_sha256": config.base_sha256,
         "base_sha256_is_pinned": config.base_sha256 == BASE_MODEL_SHA256,
+        **_init_info(config),
         "code_version": code_version(),
         "python": platform.python_version(),
         "torch": torch.__version__,

@@ -21,10 +21,11 @@ from typing import Any
 
 from .. import __version__
 from ..files import atomic_write
+from ..sources import SourceTable
 from .engines import Engine
 from .readers import ArchiveReader, InputError, ReadOptions, discover
 from .shards import Shard, WorkDir, cut_shards
-from .writers import output_format, write_output, write_summary
+from .writers import output_format, write_output, write_sources, write_summary
 
 __all__ = ["ScoreOptions", "ScoreReport", "errors_path_for", "score", "work_dir_for"]
 
@@ -40,6 +41,8 @@ class ScoreOptions:
     keep_work: bool = False
     errors: Path | None = None
     summary: Path | None = None
+    #: who said what: claims, denials and offers per folded source (.csv or .jsonl)
+    sources: Path | None = None
     progress: bool = False
 
 
@@ -135,7 +138,8 @@ def score(
     output_format(out)
     work_path = work_dir_for(out)
     report = ScoreReport(out=out, errors_path=options.errors or errors_path_for(out))
-    exclude = [out, work_path, report.errors_path, *([options.summary] if options.summary else [])]
+    written = [p for p in (options.summary, options.sources) if p]
+    exclude = [out, work_path, report.errors_path, *written]
     files = discover(inputs, exclude)
     work = WorkDir(work_path, _job(files, options, model or {}), options.resume)
     for stale in out.parent.glob(f".{out.name}.*.tmp"):
@@ -177,8 +181,11 @@ def _assemble(work: WorkDir, report: ScoreReport, options: ScoreOptions) -> None
             f"{work.path}: shards {missing[:10]} were not written; run again with --resume"
         )
     counts: dict[str, dict[str, int]] = {}
+    sources = SourceTable()
     for index in range(report.shards):
         meta = work.meta(index)
+        for doc_id, label, source in meta.get("sources", []):
+            sources.count(source, label, doc_id)
         report.rows += meta["rows"]
         report.articles += meta["articles"]
         report.errors += [InputError.from_dict(e) for e in meta["errors"]]
@@ -196,3 +203,5 @@ def _assemble(work: WorkDir, report: ScoreReport, options: ScoreOptions) -> None
         report.errors_path.unlink(missing_ok=True)
     if options.summary:
         write_summary(options.summary, counts, "sentences" if options.split else "records")
+    if options.sources:
+        write_sources(options.sources, sources.rows())

@@ -22,10 +22,11 @@ __all__ = ["PREDICTION_FIELDS", "SPLIT_COLUMNS", "score_shard"]
 
 #: the columns of a split-mode row, in order
 SPLIT_COLUMNS = (
-    "doc_id", "sentence_index", "start", "end", "text", "claim_type", "scores", "truncated"
+    "doc_id", "sentence_index", "start", "end", "text", "claim_type", "scores", "truncated",
+    "evidence",
 )  # fmt: skip
 #: what a prediction adds to a row, in either mode
-PREDICTION_FIELDS = ("claim_type", "scores", "truncated")
+PREDICTION_FIELDS = ("claim_type", "scores", "truncated", "evidence")
 
 
 def _dumps(row: dict[str, Any]) -> str:
@@ -33,14 +34,18 @@ def _dumps(row: dict[str, Any]) -> str:
     return json.dumps(row, ensure_ascii=False, default=str)
 
 
-def _prediction(p: Prediction) -> dict[str, Any]:
-    return {"claim_type": p.label.value, "scores": p.scores, "truncated": p.truncated}
+def _source(doc_id: str, p: Prediction) -> list[str] | None:
+    """[doc_id, label, source as written] for the sources table, when the sentence has one."""
+    if p.evidence is None or p.evidence.source is None:
+        return None
+    return [doc_id, p.label.value, p.evidence.source.text]
 
 
 def score_shard(shard: Shard, predictor: Predictor, split: bool = True) -> ShardResult:
     """Rows for `shard`: one per sentence, or one per article with `split=False`."""
     lines: list[str] = []
     counts: dict[str, Counter[str]] = {}
+    sources: list[list[str]] = []
     if split:
         units = [
             (a.doc_id, i, s) for a in shard.articles for i, s in enumerate(split_sentences(a.text))
@@ -48,14 +53,16 @@ def score_shard(shard: Shard, predictor: Predictor, split: bool = True) -> Shard
         predictions = predictor.predict([s.text for _, _, s in units])
         for (doc_id, i, s), p in zip(units, predictions, strict=True):
             row = {"doc_id": doc_id, "sentence_index": i, "start": s.start, "end": s.end}
-            row.update(text=s.text, **_prediction(p))
+            row.update(text=s.text, **p.as_row())
             lines.append(_dumps(row))
             counts.setdefault(doc_id, Counter())[p.label.value] += 1
+            sources.append(_source(doc_id, p) or [])
     else:
         predictions = predictor.predict([a.text for a in shard.articles])
         for article, p in zip(shard.articles, predictions, strict=True):
-            lines.append(_dumps({**article.record, **_prediction(p)}))
+            lines.append(_dumps({**article.record, **p.as_row()}))
             counts.setdefault(article.doc_id, Counter())[p.label.value] += 1
+            sources.append(_source(article.doc_id, p) or [])
     return ShardResult(
         index=shard.index,
         rows="".join(line + "\n" for line in lines).encode(),
@@ -63,4 +70,5 @@ def score_shard(shard: Shard, predictor: Predictor, split: bool = True) -> Shard
         articles=len(shard.articles),
         counts={doc: {k: tally[k] for k in LABELS} for doc, tally in counts.items()},
         errors=[e.to_dict() for e in shard.errors],
+        sources=[s for s in sources if s],
     )

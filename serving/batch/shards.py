@@ -58,6 +58,8 @@ class ShardResult:
     articles: int
     counts: dict[str, dict[str, int]]
     errors: list[dict[str, Any]]
+    #: [doc_id, label, source as written] of each row with a source, for `--sources`
+    sources: list[list[str]] = field(default_factory=list)
 
     def meta(self) -> dict[str, Any]:
         return {
@@ -66,6 +68,7 @@ class ShardResult:
             "articles": self.articles,
             "counts": self.counts,
             "errors": self.errors,
+            "sources": self.sources,
         }
 
 

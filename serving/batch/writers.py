@@ -2,8 +2,9 @@
 
 Shards hold rows as JSONL; the output is written from them in shard order,
 atomically, so OUT is either the whole result or absent. JSONL is a byte copy.
-CSV spreads `scores` into one column per label (score_fact, ...). Parquet
-(the `parquet` extra, pyarrow) keeps `scores` as a struct column.
+CSV spreads `scores` into one column per label (score_fact, ...) and `evidence`
+into source, source_start, source_end, cue, cue_start, cue_end. Parquet (the
+`parquet` extra, pyarrow) keeps both as struct columns.
 """
 
 from __future__ import annotations
@@ -15,16 +16,21 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from ..evidence import EVIDENCE_KINDS
 from ..files import atomic_file
 from ..labels import LABELS
+from ..schemas import SourceCount
 from .readers import PARQUET_EXTRA
 from .scoring import PREDICTION_FIELDS, SPLIT_COLUMNS
 from .shards import WorkDir
 
-__all__ = ["OUTPUT_FORMATS", "output_format", "write_output", "write_summary"]
+__all__ = ["OUTPUT_FORMATS", "output_format", "write_output", "write_sources", "write_summary"]
 
 OUTPUT_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 SCORE_COLUMNS = tuple(f"score_{label}" for label in LABELS)
+EVIDENCE_COLUMNS = tuple(
+    f"{kind}{part}" for kind in EVIDENCE_KINDS for part in ("", "_start", "_end")
+)
 _CHUNK = 1 << 20
 
 
@@ -63,9 +69,17 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _evidence_cells(evidence: dict[str, Any] | None) -> list[Any]:
+    """A row's evidence as EVIDENCE_COLUMNS cells: text, start, end of each span, or blanks."""
+    spans = [(evidence or {}).get(kind) for kind in EVIDENCE_KINDS]
+    return [
+        "" if span is None else span[part] for span in spans for part in ("text", "start", "end")
+    ]
+
+
 def _write_csv(work: WorkDir, shards: int, split: bool, sink: IO[bytes]) -> None:
     if split:
-        columns: list[str] = [c for c in SPLIT_COLUMNS if c != "scores"]
+        columns: list[str] = [c for c in SPLIT_COLUMNS if c not in ("scores", "evidence")]
     else:  # records may differ: the header is every field seen, in first-seen order
         seen: dict[str, None] = {}
         for row in _rows(work, shards):
@@ -73,10 +87,14 @@ def _write_csv(work: WorkDir, shards: int, split: bool, sink: IO[bytes]) -> None
         columns = [*seen, "claim_type", "truncated"]
     text = io.TextIOWrapper(sink, encoding="utf-8", newline="")
     writer = csv.writer(text)
-    writer.writerow([*columns, *SCORE_COLUMNS])
+    writer.writerow([*columns, *SCORE_COLUMNS, *EVIDENCE_COLUMNS])
     for row in _rows(work, shards):
         scores = row.get("scores", {})
-        writer.writerow([_cell(row.get(c)) for c in columns] + [scores[k] for k in LABELS])
+        writer.writerow(
+            [_cell(row.get(c)) for c in columns]
+            + [scores[k] for k in LABELS]
+            + _evidence_cells(row.get("evidence"))
+        )
     text.flush()
     text.detach()
 
@@ -84,6 +102,7 @@ def _write_csv(work: WorkDir, shards: int, split: bool, sink: IO[bytes]) -> None
 def _split_schema() -> Any:
     import pyarrow as pa
 
+    span = pa.struct([("text", pa.string()), ("start", pa.int64()), ("end", pa.int64())])
     return pa.schema(
         [
             ("doc_id", pa.string()),
@@ -94,6 +113,7 @@ def _split_schema() -> Any:
             ("claim_type", pa.string()),
             ("scores", pa.struct([(label, pa.float64()) for label in LABELS])),
             ("truncated", pa.bool_()),
+            ("evidence", pa.struct([(kind, span) for kind in EVIDENCE_KINDS])),
         ]
     )
 
@@ -147,3 +167,24 @@ def write_summary(path: Path, counts: dict[str, dict[str, int]], unit: str) -> N
             text.detach()
         else:
             sink.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode())
+
+
+def write_sources(path: Path, rows: Sequence[SourceCount]) -> None:
+    """Who said what across the archive: CSV for a .csv path, JSONL otherwise.
+
+    One row per folded source: the names it was written as, its claims, denials
+    and offers, and the documents they are in (CSV: ids joined by spaces).
+    """
+    with atomic_file(path) as sink:
+        if path.suffix.lower() == ".csv":
+            text = io.TextIOWrapper(sink, encoding="utf-8", newline="")
+            writer = csv.writer(text)
+            writer.writerow(["source", "names", "claim", "denial", "offer", "documents", "doc_ids"])
+            for r in rows:
+                names = " | ".join(r.names)
+                ids = " ".join(str(w) for w in r.where)
+                writer.writerow([r.source, names, r.claim, r.denial, r.offer, len(r.where), ids])
+            text.flush()
+            text.detach()
+        else:
+            sink.write("".join(r.model_dump_json() + "\n" for r in rows).encode())

@@ -6,7 +6,9 @@ import argparse
 import json
 import sys
 
+from ..evidence import EVIDENCE_KINDS
 from ..labels import LABELS
+from ..schemas import Prediction
 from .command import Command
 from .options import model_flags, predictor_from
 
@@ -29,8 +31,17 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps({"text": text, **p.model_dump(mode="json")}, ensure_ascii=False))
         else:
             scores = "  ".join(f"{k} {p.scores[k]:.3f}" for k in LABELS)
-            print(f"{p.label.value:<7} {scores}  {text}")
+            print(f"{p.label.value:<7} {scores}  {text}{_evidence(p)}")
     return 0
+
+
+def _evidence(p: Prediction) -> str:
+    """'  [source: The ministry; cue: denied]', or nothing for a fact or a label-only model."""
+    if p.evidence is None:
+        return ""
+    spans = [(kind, getattr(p.evidence, kind)) for kind in EVIDENCE_KINDS]
+    found = "; ".join(f"{kind}: {span.text}" for kind, span in spans if span is not None)
+    return f"  [{found}]" if found else ""
 
 
 COMMAND = Command(

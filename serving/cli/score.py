@@ -28,6 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-work", action="store_true", help="keep OUT.work/ after success")
     p.add_argument("--errors", help="errors report (default OUT.errors.jsonl)")
     p.add_argument("--summary", help="per-document counts by label (.jsonl or .csv)")
+    p.add_argument(
+        "--sources", help="claims, denials and offers per source, with their documents (.csv)"
+    )
     p.add_argument("--engine", choices=["local", "ray"], default="local")
     p.add_argument("--workers", type=int, help="workers or Ray actors (default: cores)")
     p.add_argument("--parallel", choices=["threads", "processes"], default="threads")
@@ -74,6 +77,7 @@ def options_from(args: argparse.Namespace) -> ScoreOptions:
         keep_work=args.keep_work,
         errors=Path(args.errors) if args.errors else None,
         summary=Path(args.summary) if args.summary else None,
+        sources=Path(args.sources) if args.sources else None,
         progress=not args.quiet,
     )
 

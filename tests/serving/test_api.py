@@ -130,3 +130,39 @@ def test_one_check_for_size_and_empty_texts() -> None:
         "text has 21 characters > max_chars=20",
     ]
     assert details[3:] == ["texts[0] is empty", "article is empty", "text is empty"]
+
+
+def test_classify_results_carry_evidence_with_offsets_into_each_text(client: TestClient) -> None:
+    texts = ["\u201cNo,\u201d  the  ministry denied it.", "Rain fell in Lima."]
+    r = client.post("/v1/classify", json={"texts": texts}).json()["results"]
+    denial, fact = r
+    assert fact["evidence"] == {"source": None, "cue": None}
+    cue = denial["evidence"]["cue"]
+    assert cue["text"] == "denied" and texts[0][cue["start"] : cue["end"]] == "denied"
+
+
+def test_article_evidence_has_sentence_and_article_offsets_and_a_sources_table() -> None:
+    article = "Rain fell in Lima.  The mayor denied the report. The Mayor said the port is shut."
+    settings = Settings(max_article_chars=1000)
+    with TestClient(create_app(settings, FakePredictor())) as c:
+        body = c.post("/v1/classify/article", json={"text": article}).json()
+    spans = [
+        (s, span)
+        for s in body["sentences"]
+        for span in (s["evidence"]["source"], s["evidence"]["cue"])
+        if span
+    ]
+    assert len(spans) == 4
+    for sentence, span in spans:
+        assert sentence["text"][span["start"] : span["end"]] == span["text"]
+        assert article[span["article_start"] : span["article_end"]] == span["text"]
+    assert body["sources"] == [
+        {
+            "source": "mayor",
+            "names": ["The mayor", "The Mayor"],
+            "claim": 1,
+            "denial": 1,
+            "offer": 0,
+            "where": [1, 2],
+        }
+    ]

@@ -135,6 +135,7 @@ def test_output_formats_hold_the_same_rows(tmp_path: Path) -> None:
     assert list(from_csv[0]) == [
         "doc_id", "sentence_index", "start", "end", "text", "claim_type", "truncated",
         *(f"score_{k}" for k in LABELS),
+        "source", "source_start", "source_end", "cue", "cue_start", "cue_end",
     ]  # fmt: skip
     from_parquet = pq.read_table(tmp_path / "out.parquet").to_pylist()
     assert len(rows) == len(from_csv) == len(from_parquet) == 14
@@ -142,6 +143,13 @@ def test_output_formats_hold_the_same_rows(tmp_path: Path) -> None:
         assert j == p
         assert (c["doc_id"], int(c["start"]), c["text"]) == (j["doc_id"], j["start"], j["text"])
         assert {k: float(c[f"score_{k}"]) for k in LABELS} == j["scores"]
+        for kind in ("source", "cue"):
+            span = j["evidence"][kind]
+            cells = [c[kind], c[f"{kind}_start"], c[f"{kind}_end"]]
+            assert cells == (["", "", ""] if span is None else [str(v) for v in span.values()])
+            assert span is None or j["text"][span["start"] : span["end"]] == span["text"]
+    denied = next(r for r in rows if r["text"] == "The mayor denied the report.")
+    assert denied["evidence"]["source"]["text"] == "The mayor"  # the fake's evidence, passed on
     with (tmp_path / "summary.csv").open(newline="") as fh:
         summary = list(csv.DictReader(fh))
     assert summary[0] == {

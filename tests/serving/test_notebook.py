@@ -83,7 +83,7 @@ def test_score_frame_adds_columns_row_by_row(classifier: claimtype.Classifier) -
         index=["a", "b"],
     )
     out = claimtype.score_frame(df, text_col="body", classifier=classifier)
-    assert list(out.columns) == ["body", "n", "claim_type", "scores", "truncated"]
+    assert list(out.columns) == ["body", "n", "claim_type", "scores", "truncated", "evidence"]
     assert list(out.index) == ["a", "b"] and list(df.columns) == ["body", "n"]  # df untouched
     assert set(out.claim_type) <= set(LABELS)
     expected = [p.label.value for p in classifier.predict(df.body.tolist())]
@@ -97,7 +97,7 @@ def test_score_frame_split_gives_a_row_per_sentence(classifier: claimtype.Classi
     assert out.doc_id.tolist() == [7, 7, 9]
     assert out.sentence_index.tolist() == [0, 1, 0]
     assert out.text.tolist() == ["The port closed.", "The union said so.", "No."]
-    assert list(out.columns[-3:]) == ["claim_type", "scores", "truncated"]
+    assert list(out.columns[-4:]) == ["claim_type", "scores", "truncated", "evidence"]
 
 
 def test_score_frame_names_the_missing_column(classifier: claimtype.Classifier) -> None:

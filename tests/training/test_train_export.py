@@ -36,6 +36,52 @@ def test_export_writes_a_self_describing_directory(exported_model_dir: Path) -> 
     assert "macro-F1" in (exported_model_dir / "README.md").read_text()
 
 
+def test_export_writes_one_graph_with_both_heads_and_span_figures(
+    exported_model_dir: Path,
+) -> None:
+    from claimtype import load
+    from claimtype.evidence import EVIDENCE_TAGS
+
+    manifest = json.loads((exported_model_dir / "manifest.json").read_text())
+    assert manifest["evidence_output"] == "evidence_logits"
+    assert manifest["evidence_tags"] == list(EVIDENCE_TAGS)
+    config = json.loads((exported_model_dir / "config.json").read_text())
+    assert config["architectures"] == ["BertForSequenceClassification"]
+    metrics = json.loads((exported_model_dir / "metrics.json").read_text())
+    spans = metrics["evidence"]["dev"]
+    assert spans["sentences"] == 48 and spans["cue"]["token"]["f1"] > 0.5
+    agreement = metrics["parity"]["int8_vs_fp32_evidence_agreement"]["dev"]
+    assert min(agreement.values()) >= 0.99
+    assert "Evidence spans" in (exported_model_dir / "README.md").read_text()
+    texts = ["the  union said the port in lima would close", "the army opened a new mine"]
+    said, opened = load(exported_model_dir).predict(texts)
+    assert opened.label.value == "fact" and opened.evidence is not None
+    assert opened.evidence.source is None and opened.evidence.cue is None
+    assert said.evidence is not None and said.evidence.cue is not None
+    for span in (said.evidence.source, said.evidence.cue):
+        assert span is None or texts[0][span.start : span.end] == span.text
+
+
+def test_int8_evidence_is_gated_per_span_kind() -> None:
+    from claimtype.schemas import Evidence, EvidenceSpan, Prediction
+    from claimtype.training.export import ExportConfig, ParityError, _evidence_parity
+
+    def p(label: str, cue: tuple[int, int] | None) -> Prediction:
+        span = cue and EvidenceSpan(text="x" * (cue[1] - cue[0]), start=cue[0], end=cue[1])
+        scores = dict.fromkeys(("fact", "claim", "denial", "offer"), 0.25)
+        return Prediction(label=label, scores=scores, evidence=Evidence(cue=span))
+
+    fp32 = [p("claim", (0, 4))] * 99 + [p("claim", (0, 4)), p("fact", None)]
+    int8 = [p("claim", (0, 4))] * 99 + [p("claim", (0, 5)), p("claim", (0, 2))]
+    cfg = ExportConfig(run=Path("run"), out=Path("out"))
+    figures = _evidence_parity(cfg, {"dev": fp32}, {"dev": int8})
+    # the label flip (fact -> claim) is the label gate's; 99 of 100 compared cues agree
+    assert figures["int8_vs_fp32_evidence_agreement"]["dev"] == {"source": 1.0, "cue": 0.99}
+    strict = ExportConfig(run=Path("run"), out=Path("out"), min_evidence_agreement=0.995)
+    with pytest.raises(ParityError, match=r"dev: int8 vs fp32 cue span agreement 0\.99 "):
+        _evidence_parity(strict, {"dev": fp32}, {"dev": int8})
+
+
 def test_export_refuses_when_parity_fails(tiny_run: Path, tmp_path: Path) -> None:
     from claimtype.training.export import ExportConfig, ParityError, export
 
