@@ -49,7 +49,6 @@
     correct: $("correct"),
     fixLabel: $("fix-label"),
     fixText: $("fix-text"),
-    fixSpans: { source: $("fix-source"), cue: $("fix-cue") },
     fixFact: $("fix-fact"),
     fixNote: $("fix-note"),
     fixSend: $("fix-send"),
@@ -249,14 +248,15 @@
     ui.status.textContent = message;
   }
 
-  function fail(message) {
-    ui.error.textContent = message;
-    ui.error.hidden = false;
+  /** Show an error in the page's box, or in `box` (the correction form's). */
+  function fail(message, box = ui.error) {
+    box.textContent = message;
+    box.hidden = false;
   }
 
-  function clearError() {
-    ui.error.hidden = true;
-    ui.error.textContent = "";
+  function clearError(box = ui.error) {
+    box.hidden = true;
+    box.textContent = "";
   }
 
   // ---- model info -------------------------------------------------------------------
@@ -547,7 +547,7 @@
     ui.fixText.value = s.text;
     ui.fixNote.value = d.note;
     ui.fixStatus.textContent = d.saved;
-    fixClear();
+    clearError(ui.fixError);
     showSpans(s, d);
     ui.correct.hidden = false;
   }
@@ -556,21 +556,22 @@
     const fact = d.label === "fact";
     for (const k of KINDS) {
       const span = d[k];
-      ui.fixSpans[k].replaceChildren(fact || !span
+      $(`fix-${k}`).replaceChildren(fact || !span
         ? el("span", { class: "hint" }, "none") : mark(k, slicePoints(s.text, ...span)));
       for (const b of ui.correct.querySelectorAll(`button[data-kind="${k}"]`)) b.disabled = fact;
     }
     ui.fixFact.hidden = !fact;
   }
 
-  function fixFail(message) {
-    ui.fixError.textContent = message;
-    ui.fixError.hidden = false;
-  }
-
-  function fixClear() {
-    ui.fixError.hidden = true;
-    ui.fixError.textContent = "";
+  /** The form's row for the source or the cue: what is marked, and Mark and Clear buttons. */
+  function spanEditor(kind) {
+    return el("div", { class: "span-edit", role: "group", "aria-labelledby": `fix-${kind}-name` },
+      el("p", {}, el("span", { id: `fix-${kind}-name`, class: "span-name" }, capital(kind)),
+        " ", el("span", { id: `fix-${kind}`, class: "span-now" })),
+      el("button", { id: `mark-${kind}`, type: "button", "data-kind": kind }, `Mark as ${kind}`),
+      " ",
+      el("button", { id: `clear-${kind}`, type: "button", "data-kind": kind,
+        "aria-label": `Clear ${kind}` }, "Clear"));
   }
 
   /** Where the sentence element `span` holds string index `offset` of `container`. */
@@ -619,12 +620,12 @@
     if (marking) {
       picked = takeSelection(span, s);
       if (!picked) {
-        fixFail(`Select the words of the ${kind} first: with the mouse in the article, or ` +
-          "with Shift and the arrow keys in the sentence above.");
+        fail(`Select the words of the ${kind} first: with the mouse in the article, or ` +
+          "with Shift and the arrow keys in the sentence above.", ui.fixError);
         return;
       }
     }
-    fixClear();
+    clearError(ui.fixError);
     Object.assign(d, { [kind]: picked, marked: true, dirty: true, saved: "" });
     showSpans(s, d);
     ui.fixStatus.textContent = picked
@@ -642,7 +643,7 @@
     if (d.label !== "fact" && d.marked) body.evidence = { source: d.source, cue: d.cue };
     state.sending = true;
     ui.fixSend.setAttribute("aria-disabled", "true");
-    fixClear();
+    clearError(ui.fixError);
     ui.fixStatus.textContent = "Sending the correction…";
     try {
       const saved = await api("v1/feedback", {
@@ -661,8 +662,7 @@
       }
     } catch (err) {
       ui.fixStatus.textContent = "";
-      if (state.described === span) fixFail(err.message);
-      else fail(err.message);
+      fail(err.message, state.described === span ? ui.fixError : ui.error);
       if (err.status === 401) askForKey(err.message, loadModel);
     } finally {
       state.sending = false;
@@ -899,6 +899,7 @@
     if (go) ui.article.querySelector(`.sentence[data-index="${go.dataset.index}"]`).focus();
   });
 
+  ui.fixFact.before(...KINDS.map(spanEditor));
   ui.correct.addEventListener("click", (e) => {
     const button = e.target.closest("button[data-kind]");
     if (button) editSpan(button.dataset.kind, button.id.startsWith("mark-"));
