@@ -9,8 +9,8 @@ feedback never creates a file.
 
 A correction may carry the reader's source and cue spans. They are checked
 against the sentence here, before anything is stored, and exported in the
-corpus's own shape so `claimtype data add` and the corpus validator read them
-as they read the annotators' spans.
+corpus's own shape, so the corpus validator reads them as it reads the
+annotators' spans.
 """
 
 from __future__ import annotations
