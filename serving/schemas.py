@@ -7,9 +7,9 @@ and the same sentence in a batch archive carry identical fields.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from .labels import Label
 
@@ -28,6 +28,7 @@ __all__ = [
     "ErrorResponse",
     "Evidence",
     "EvidenceSpan",
+    "FeedbackEvidence",
     "FeedbackRequest",
     "FeedbackResponse",
     "ModelInfo",
@@ -221,8 +222,26 @@ class ReloadRequest(BaseModel):
     model: str | None = Field(default=None, description="model directory; default: the current")
 
 
+class FeedbackEvidence(BaseModel):
+    """A reader's source and cue for a corrected sentence, as `[start, end]` offsets into its text.
+
+    Lists, not objects with text: the corpus stores spans this way (data/EVIDENCE.md,
+    "Format"), so an exported correction needs no conversion. Offsets count code
+    points, as Python indexes a string; end is exclusive.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    source: Annotated[list[StrictInt], Field(min_length=2, max_length=2)] | None = Field(
+        default=None, description="who: [start, end) in text; null when the sentence names nobody"
+    )
+    cue: Annotated[list[StrictInt], Field(min_length=2, max_length=2)] | None = Field(
+        default=None, description="the words that carry the label: [start, end) in text"
+    )
+
+
 class FeedbackRequest(BaseModel):
-    """A user's correction: the label that is right for one sentence."""
+    """A user's correction: the label that is right for one sentence, and optionally its spans."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -236,9 +255,18 @@ class FeedbackRequest(BaseModel):
     model: str | None = Field(
         default=None, max_length=200, description="the model that gave it (name@version)"
     )
+    evidence: FeedbackEvidence | None = Field(
+        default=None,
+        description="the source and cue the user says are right (not allowed on a fact); "
+        "spans inside text that do not overlap. Surrounding spaces and punctuation are "
+        "trimmed off as data/EVIDENCE.md says",
+    )
 
 
 class FeedbackResponse(BaseModel):
     id: int
     created: str
     label: Label
+    evidence: FeedbackEvidence | None = Field(
+        default=None, description="the spans as kept: trimmed, offsets into the request's text"
+    )

@@ -7,17 +7,24 @@ edit that pulls in a remote script or font fails loudly in the browser instead o
 leaking requests. The page uses the same routes and the same auth as any other
 client; serving it needs no key, because the page holds no data until the API
 answers.
+
+The one thing the server writes into the page is what the four labels mean,
+from `claimtype.labels.DEFINITIONS`: a first visit explains them before any API
+call, which may need a key the reader has not given yet.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 from importlib.resources import files
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-__all__ = ["ASSETS", "CSP", "viewer_router"]
+from ..labels import DEFINITIONS, LABELS
+
+__all__ = ["ASSETS", "CSP", "DEFINITIONS_MARK", "viewer_router"]
 
 #: file name in serving/static -> media type; nothing else is served (no path lookups)
 ASSETS: dict[str, str] = {
@@ -32,12 +39,30 @@ CSP = (
 )
 
 
+#: where index.html takes the label definitions (inside its <dl id="definitions">)
+DEFINITIONS_MARK = b"<!-- label definitions -->"
+
+
+def _definitions() -> bytes:
+    """One <div> of <dt> and <dd> a label, in the model's output order."""
+    items = (
+        f'<div data-label="{name}"><dt><span class="tag l-{name}">{name}</span></dt>'
+        f"<dd>{html.escape(DEFINITIONS[name])}</dd></div>"
+        for name in LABELS
+    )
+    return "".join(items).encode()
+
+
 def _load() -> dict[str, tuple[bytes, str]]:
-    """Read every asset once, with a content hash as its ETag."""
+    """Read every asset once, the page with its definitions, with a content hash as its ETag."""
     static = files("claimtype.api") / "static"
     out = {}
     for name in ASSETS:
         body = (static / name).read_bytes()
+        if name == "index.html":
+            if DEFINITIONS_MARK not in body:
+                raise RuntimeError(f"index.html has lost its {DEFINITIONS_MARK.decode()} mark")
+            body = body.replace(DEFINITIONS_MARK, _definitions())
         out[name] = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
     return out
 

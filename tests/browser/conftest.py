@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +62,11 @@ def server() -> Iterator[str]:
 def auth_server() -> Iterator[str]:
     with live_server(Settings(api_keys="s3cret-key"), FakePredictor()) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def feedback_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """FakePredictor with a feedback database of its own: (url, database path)."""
+    db = tmp_path_factory.mktemp("viewer-feedback") / "feedback.sqlite3"
+    with live_server(Settings(feedback_db=db), FakePredictor()) as url:
+        yield url, db

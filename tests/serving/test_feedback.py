@@ -116,7 +116,7 @@ def test_export_keeps_the_latest_correction_of_each_sentence(tmp_path: Path) -> 
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(r["text"], r["label"], r["domain"]) for r in rows] == [
         ("Rain fell on Monday.", "fact", "feedback"),
-        ("The  mayor said the bridge would close. ", "claim", "feedback"),
+        ("The  mayor said the bridge would close.", "claim", "feedback"),  # kept stripped
     ]
     assert rows[1]["predicted"] == "fact" and rows[1]["feedback_id"] == 3
     assert "note" not in rows[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import tomllib
 from fnmatch import fnmatch
@@ -10,8 +11,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from claimtype.api import create_app
-from claimtype.api.viewer import ASSETS, CSP
+from claimtype.api import create_app, viewer
+from claimtype.api.viewer import ASSETS, CSP, DEFINITIONS_MARK
+from claimtype.labels import DEFINITIONS, LABELS
 from claimtype.settings import Settings
 from tests.fakes import FakePredictor
 
@@ -78,3 +80,18 @@ def test_assets_are_package_data() -> None:
     patterns = setuptools["package-data"]["claimtype.api.static"]
     for name in ASSETS:
         assert any(fnmatch(name, p) for p in patterns), name
+
+
+def test_the_page_carries_the_label_definitions(client: TestClient) -> None:
+    """Written in by the server from claimtype.labels: a first visit needs no key and no model."""
+    page = client.get("/").text
+    assert DEFINITIONS_MARK.decode() not in page
+    terms = re.findall(r'<div data-label="(\w+)"><dt>.*?</dt><dd>(.*?)</dd></div>', page)
+    assert terms == [(name, html.escape(DEFINITIONS[name])) for name in LABELS]
+    assert DEFINITIONS_MARK in (STATIC / "index.html").read_bytes()
+
+
+def test_a_page_without_the_mark_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(viewer, "DEFINITIONS_MARK", b"<!-- no such mark -->")
+    with pytest.raises(RuntimeError, match="lost its <!-- no such mark --> mark"):
+        viewer.viewer_router()
