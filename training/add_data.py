@@ -21,7 +21,14 @@ from pathlib import Path
 from ..files import atomic_write
 from ..labels import LABELS
 from ..sentences import split_sentences
-from .data import dedupe_key, iter_jsonl, near_duplicates, read_jsonl, write_jsonl
+from .data import (
+    dedupe_key,
+    evidence_problems,
+    iter_jsonl,
+    near_duplicates,
+    read_jsonl,
+    write_jsonl,
+)
 
 __all__ = ["AddReport", "Refusal", "add_data", "read_labelled", "write_refused"]
 
@@ -94,6 +101,7 @@ def _clean(row: dict, domain: str) -> dict | str:
     text, label = row.get("text"), row.get("label")
     if not isinstance(text, str) or not isinstance(label, str):
         return "text and label must both be strings"
+    lead = len(text) - len(text.lstrip())
     text, label = text.strip(), label.strip().lower()
     if label not in LABELS:
         return f"unknown label {row['label']!r} (expected one of {', '.join(LABELS)})"
@@ -113,7 +121,25 @@ def _clean(row: dict, domain: str) -> dict | str:
         if not isinstance(story, str):
             return "story must be a string"
         out["story"] = story
+    if "evidence" in row:  # spans (from `claimtype feedback export`) follow the stripped text
+        out["evidence"] = _shifted(row["evidence"], lead)
+        problems = evidence_problems(out)
+        if problems:
+            return "; ".join(problems)
     return out
+
+
+def _shifted(evidence: object, by: int) -> object:
+    """evidence with every well-formed span moved `by` characters left; anything else as is
+    (evidence_problems names what is wrong with it)."""
+    if not isinstance(evidence, dict):
+        return evidence
+    return {
+        kind: [span[0] - by, span[1] - by]
+        if isinstance(span, list) and len(span) == 2 and all(isinstance(x, int) for x in span)
+        else span
+        for kind, span in evidence.items()
+    }
 
 
 def _held(paths: Sequence[Path]) -> list[_Held]:

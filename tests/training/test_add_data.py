@@ -174,3 +174,19 @@ def test_cli_reports_and_writes_the_refused_rows(
     assert [r["_line"] for r in rows] == [3, 4] and rows[1]["label"] == "rumour"
     assert main([*argv[:3], "--dry-run", *argv[3:]]) == 2  # the accepted ones are now duplicates
     assert "dry run" in capsys.readouterr().out
+
+
+def test_evidence_spans_are_kept_moved_with_the_stripped_text_and_checked(
+    corpus: dict[str, Path], tmp_path: Path
+) -> None:
+    text = "  The council proposed a ceasefire around the mine in Quito."
+    rows = [
+        {"text": text, "label": "offer", "evidence": {"source": [2, 13], "cue": [14, 22]}},
+        {"text": "The port said it was shut.", "label": "claim", "evidence": {"cue": [0, 99]}},
+    ]
+    report = _add(corpus, _jsonl(tmp_path / "new.jsonl", rows))
+    (kept,) = report.accepted
+    assert kept["evidence"] == {"source": [0, 11], "cue": [12, 20]}
+    assert kept["text"][0:11] == "The council" and kept["text"][12:20] == "proposed"
+    (refused,) = report.refused
+    assert refused.kind == "invalid" and "evidence" in refused.reason
