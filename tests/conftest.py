@@ -8,7 +8,7 @@ import pytest
 
 from tests import tiny
 from tests.fixtures.build_tiny_model import FIXTURE as TINY_MODEL
-from tests.fixtures.build_tiny_model import tiny_train_config
+from tests.fixtures.build_tiny_model import tiny_evidence_config, tiny_train_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "models" / "claimtype-minilm"
@@ -55,12 +55,22 @@ def tiny_run(tiny_config) -> Path:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def exported_model_dir(tiny_run: Path, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
-    """The tiny run exported now: for tests of training and export themselves."""
+def tiny_evidence_run(tiny_config, tiny_run: Path, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    """tiny_run trained on with the evidence head: the model directory's full contract."""
+    from claimtype.training.train import train
+
+    out = tmp_path_factory.mktemp("runs") / "tiny-evidence"
+    return train(tiny_evidence_config(tiny_config, tiny_run, out))
+
+
+@pytest.fixture(scope="session")
+def exported_model_dir(tiny_evidence_run: Path, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    """The tiny evidence run exported now: for tests of training and export themselves."""
     from claimtype.training.export import ExportConfig, export
 
+    run = tiny_evidence_run
     out = tmp_path_factory.mktemp("models") / "tiny-model"
-    cfg = ExportConfig(run=tiny_run, out=out, name="tiny-model", version="0.0.1", eval_files={})
+    cfg = ExportConfig(run=run, out=out, name="tiny-model", version="0.0.1", eval_files={})
     return export(cfg)
 
 

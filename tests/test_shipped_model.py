@@ -60,6 +60,12 @@ def test_shipped_metrics_are_the_ones_served(predictor: OnnxPredictor) -> None:
     assert ours["macro_f1"] == pytest.approx(metrics["dev"]["macro_f1"], abs=0.01)
 
 
+def test_the_shipped_model_answers_evidence_null_without_a_head(predictor: OnnxPredictor) -> None:
+    if predictor.manifest.evidence_output is not None:
+        pytest.skip("the shipped model has an evidence head")
+    assert [p.evidence for p in predictor.predict(["The ministry denied it.", "x"])] == [None] * 2
+
+
 def test_int8_scores_do_not_depend_on_the_batch(predictor: OnnxPredictor) -> None:
     """Every dev and challenge sentence: alone, and shuffled into batches of 8, 32 and 64."""
     from claimtype.training.data import read_jsonl
@@ -75,6 +81,15 @@ def test_int8_scores_do_not_depend_on_the_batch(predictor: OnnxPredictor) -> Non
     assert one_by_one.predict(texts[:200]) == predictor.predict(texts[:200][::-1])[::-1]
 
 
+#: the shipped model marks no evidence yet (issue 12: docs/retraining.md says why); these
+#: two hold the day one that does is shipped
+NO_EVIDENCE_HEAD = pytest.mark.skipif(
+    load_model_dir(SHIPPED).manifest.evidence_output is None,
+    reason="the shipped model has no evidence head",
+)
+
+
+@NO_EVIDENCE_HEAD
 def test_shipped_evidence_figures_are_the_ones_served(predictor: OnnxPredictor) -> None:
     """metrics.json's span figures on dev_wire, recomputed through the runtime."""
     import json
@@ -87,6 +102,7 @@ def test_shipped_evidence_figures_are_the_ones_served(predictor: OnnxPredictor) 
     assert evaluate_predictor(predictor, rows).metrics["evidence"] == reported
 
 
+@NO_EVIDENCE_HEAD
 def test_evidence_marks_who_and_which_words(predictor: OnnxPredictor) -> None:
     texts = [
         "The ministry dismissed the report as fabricated.",

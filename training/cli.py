@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ TRAIN_EXTRA = f"this command needs the training extra: {install_hint('train')}"
 TRAIN_FLAGS = (
     "train_file", "dev_file", "out", "epochs", "max_steps", "seed", "learning_rate",
     "batch_size", "base_model", "base_sha256", "max_length", "threads", "report_to",
-    "wire_repeat", "cue_mask_prob",
+    "wire_repeat", "cue_mask_prob", "evidence_weight", "init_from",
 )  # fmt: skip
 
 
@@ -60,7 +61,6 @@ def train_arguments(p: argparse.ArgumentParser) -> None:
         dest="evidence_weight",
         help="weight of the evidence-span loss (0: label-only model)",
     )
-    p.add_argument("--evidence-head", dest="evidence_head", choices=["label_mlp", "linear"])
     p.add_argument(
         "--init-from", dest="init_from", help="start from this run's model (a fine-tuned encoder)"
     )
@@ -114,6 +114,12 @@ def _named_path(spec: str) -> tuple[str, Path]:
 def export_run(args: argparse.Namespace) -> int:
     require_training()
     from .export import ExportConfig, export
+    from .export import log as export_log
+
+    # each int8 plan tried takes seconds: say which, and why it was passed over
+    export_log.addHandler(logging.StreamHandler())
+    export_log.setLevel(logging.INFO)
+    export_log.propagate = False  # the quantiser configures the root logger: say it once
 
     out = Path(args.out)
     cfg = ExportConfig(run=Path(args.run), out=out, name=args.name or out.name, force=args.force)

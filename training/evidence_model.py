@@ -35,13 +35,6 @@ class BertWithEvidence(BertForSequenceClassification):
 
     def __init__(self, config) -> None:  # type: ignore[no-untyped-def]
         super().__init__(config)
-        #: "label_mlp": the tags are read through a hidden layer from each token's state
-        #: plus an embedding of the sentence's label (gold in training, predicted after),
-        #: so the head looks for the cue of that label; "linear": one layer, no label
-        self.evidence_head = getattr(config, "evidence_head", "linear")
-        if self.evidence_head == "label_mlp":
-            self.evidence_label = nn.Embedding(config.num_labels, config.hidden_size)
-            self.evidence_hidden = nn.Linear(config.hidden_size, config.hidden_size)
         self.evidence = nn.Linear(config.hidden_size, len(EVIDENCE_TAGS))
         self.label_smoothing = 0.0
         self.evidence_weight = 1.0
@@ -64,13 +57,7 @@ class BertWithEvidence(BertForSequenceClassification):
             **kwargs,
         )
         logits = self.classifier(self.dropout(hidden.pooler_output))
-        states = self.dropout(hidden.last_hidden_state)
-        if self.evidence_head == "label_mlp":
-            label = labels if self.training and labels is not None else logits.argmax(-1)
-            states = nn.functional.gelu(
-                self.evidence_hidden(states + self.evidence_label(label)[:, None, :])
-            )
-        evidence_logits = self.evidence(states)
+        evidence_logits = self.evidence(self.dropout(hidden.last_hidden_state))
         loss = None
         if labels is not None:
             loss = nn.functional.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)

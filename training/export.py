@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import random
 import re
 import shutil
@@ -47,6 +48,8 @@ from .quantize import CALIBRATION_METHOD, Calibration, calibration_feeds, quanti
 from .span_metrics import evidence_agreement, span_metrics
 
 __all__ = ["ExportConfig", "ParityError", "export"]
+
+log = logging.getLogger(__name__)
 
 INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
 FP32, INT8 = "model.onnx", "model_quantized.onnx"
@@ -360,7 +363,9 @@ def _gated_int8(
             if not exc.int8_only:
                 raise
             failure = exc
+            log.info("int8 plan alpha %s, %d MatMuls in fp32: %s", alpha, len(kept), exc)
             continue
+        log.info("int8 plan alpha %s, %d MatMuls in fp32: passes the gates", alpha, len(kept))
         int8 = logits_of("int8", list(fp32))
         return int8, {
             **_parity(cfg, torch, fp32, int8, gold),

@@ -231,7 +231,6 @@ def train(config: TrainConfig) -> Path:
     import torch
     import transformers
     from transformers import (
-        AutoConfig,
         AutoModelForSequenceClassification,
         Trainer,
         TrainingArguments,
@@ -265,12 +264,9 @@ def train(config: TrainConfig) -> Path:
 
         model_class = BertWithEvidence
     start = _starting_weights(config, base)
-    model_config = AutoConfig.from_pretrained(
+    model = model_class.from_pretrained(
         start, num_labels=len(LABELS), id2label=id2label(), label2id=label2id()
     )
-    if evidence:
-        model_config.evidence_head = config.evidence_head
-    model = model_class.from_pretrained(start, config=model_config)
     if evidence:
         model.label_smoothing, model.evidence_weight = (
             config.label_smoothing,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from ..evidence import EVIDENCE_KINDS
 from ..labels import LABELS
-from ..schemas import Prediction
 from .command import Command
 from .options import model_flags, predictor_from
+
+if TYPE_CHECKING:
+    from ..schemas import Prediction
 
 __all__ = ["COMMAND"]
 
@@ -39,7 +41,7 @@ def _evidence(p: Prediction) -> str:
     """'  [source: The ministry; cue: denied]', or nothing for a fact or a label-only model."""
     if p.evidence is None:
         return ""
-    spans = [(kind, getattr(p.evidence, kind)) for kind in EVIDENCE_KINDS]
+    spans = [("source", p.evidence.source), ("cue", p.evidence.cue)]
     found = "; ".join(f"{kind}: {span.text}" for kind, span in spans if span is not None)
     return f"  [{found}]" if found else ""
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from claimtype.evidence import EVIDENCE_TAGS, IGNORE_TAG, decode_evidence, token_tags
 from claimtype.labels import Label
 from claimtype.preprocess import Encoder, normalize, normalize_with_offsets
+from claimtype.schemas import Evidence
 from tests import tiny
 
 _TEXT = st.text(
@@ -119,3 +120,53 @@ def test_a_span_that_starts_inside_a_word_is_widened_to_the_word(encoder: Encode
     logits[last, [0, EVIDENCE_TAGS.index("B-CUE")]] = (-4.0, 6.0)
     found = decode_evidence(logits, tokens.offsets, normalize_with_offsets(text), Label.CLAIM)
     assert found.cue is not None and found.cue.text == "xyz"
+
+
+def _manifest(model_dir: Path) -> dict:
+    import json
+
+    return json.loads((model_dir / "manifest.json").read_text())
+
+
+def _write_manifest(model_dir: Path, manifest: dict) -> None:
+    import json
+
+    (model_dir / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_the_runtime_reads_both_outputs_of_one_graph(tiny_model_dir: Path) -> None:
+    """Spans index the caller's text, curly quotes and doubled spaces included."""
+    from claimtype import load
+
+    texts = [
+        "\u201cthe  union\u201d  said the port in lima would close",
+        "the army opened a new mine",
+    ]
+    said, opened = load(tiny_model_dir).predict(texts)
+    assert opened.label is Label.FACT and opened.evidence == Evidence()
+    assert said.label is not Label.FACT and said.evidence is not None
+    assert said.evidence.cue is not None and said.evidence.cue.text == "said"
+    for span in (said.evidence.source, said.evidence.cue):
+        assert span is None or texts[0][span.start : span.end] == span.text
+
+
+def test_a_model_without_the_evidence_head_answers_evidence_null(fresh_model_dir: Path) -> None:
+    from claimtype import load
+
+    manifest = _manifest(fresh_model_dir)
+    manifest["evidence_output"] = manifest["evidence_tags"] = None
+    _write_manifest(fresh_model_dir, manifest)
+    predictions = load(fresh_model_dir).predict(["the union said the port would close", "x"])
+    assert [p.evidence for p in predictions] == [None, None]
+
+
+def test_the_loader_refuses_other_evidence_tags_or_a_missing_output(fresh_model_dir: Path) -> None:
+    from claimtype import ModelDirError, load
+
+    manifest = _manifest(fresh_model_dir)
+    _write_manifest(fresh_model_dir, manifest | {"evidence_tags": ["O", "B-WHO", "I-WHO"]})
+    with pytest.raises(ModelDirError, match="evidence tags"):
+        load(fresh_model_dir)
+    _write_manifest(fresh_model_dir, manifest | {"evidence_output": "spans"})
+    with pytest.raises(ModelDirError, match="'spans'"):
+        load(fresh_model_dir)

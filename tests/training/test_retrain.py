@@ -56,13 +56,14 @@ def test_run_records_data_weights_code_config_and_report(tiny_run: Path, tiny_co
 
 
 def test_export_adds_the_served_figures_to_the_report(
-    exported_model_dir: Path, tiny_run: Path
+    exported_model_dir: Path, tiny_evidence_run: Path
 ) -> None:
-    report = (tiny_run / "report.md").read_text()
+    report = (tiny_evidence_run / "report.md").read_text()
     assert "int8 ONNX" in report and "](confusion_dev_int8.png)" in report
-    assert (tiny_run / "confusion_dev_int8.png").is_file()
+    assert (tiny_evidence_run / "confusion_dev_int8.png").is_file()
     training = json.loads((exported_model_dir / "metrics.json").read_text())["training"]
-    assert training["run"] == str(tiny_run.resolve()) and len(training["data_sha256"]) == 64
+    assert training["run"] == str(tiny_evidence_run.resolve())
+    assert len(training["data_sha256"]) == 64
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None, reason="no tensorboard")

@@ -255,6 +255,7 @@ def test_the_committed_tiny_model_has_the_contract_export_writes_now(
     fresh = json.loads((exported_model_dir / "manifest.json").read_text())
     committed = json.loads((tiny_model_dir / "manifest.json").read_text())
     keys = ("format", "format_version", "labels", "max_length", "normalization_version")
+    keys += ("evidence_output", "evidence_tags")
     assert {k: committed[k] for k in keys} == {k: fresh[k] for k in keys}
     assert (committed["inputs"], committed["output"], committed["onnx"]) == (
         fresh["inputs"],

@@ -51,3 +51,29 @@ def test_collator_masks_cues_at_the_given_rate_and_never_without_a_cue() -> None
     off = _Recorder()
     EncoderCollator(off)([hard])  # type: ignore[arg-type]
     assert off.seen == ["The results offer hope."]
+
+
+def test_every_train_flag_reaches_the_config(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A flag the parser accepts but train_run drops would train something else silently."""
+    import argparse
+    import dataclasses
+
+    from claimtype.training import cli
+    from claimtype.training.config import TrainConfig
+
+    parser = argparse.ArgumentParser()
+    cli.train_arguments(parser)
+    dests = {a.dest for a in parser._actions if a.dest not in ("help", "config")}
+    assert dests <= set(cli.TRAIN_FLAGS) <= {f.name for f in dataclasses.fields(TrainConfig)}
+    seen = {}
+    (tmp_path / "metrics.json").write_text('{"dev_torch": {"macro_f1": 0.5}}')
+    monkeypatch.setattr(cli, "require_training", lambda: None)
+    monkeypatch.setattr(
+        "claimtype.training.train.train", lambda c: seen.setdefault("c", c) and tmp_path
+    )
+    args = parser.parse_args(
+        ["--init-from", "runs/x", "--evidence-weight", "0.5", "--wire-repeat", "2"]
+    )
+    cli.train_run(args)
+    config = seen["c"]
+    assert (str(config.init_from), config.evidence_weight, config.wire_repeat) == ("runs/x", 0.5, 2)
