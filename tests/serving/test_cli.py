@@ -53,7 +53,24 @@ def test_evaluate_prints_both_baselines_and_writes_a_reliability_diagram(
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "cue-word baseline" in out and "bag-of-words baseline" in out
+    assert "evidence spans (48 marked sentences)" in out and "cue     exact F1" in out
     assert png.stat().st_size > 1000
+
+
+def test_predict_shows_the_evidence_after_the_text(
+    tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "the union said the port in lima would close"
+    assert main(["predict", "--model", str(tiny_model_dir), text, "the army opened a mine"]) == 0
+    said, opened = capsys.readouterr().out.splitlines()
+    # the tiny model learns cues but not sources (its metrics.json: source token-F1 0)
+    assert said.startswith("claim") and said.endswith(f"{text}  [cue: said]")
+    assert opened.startswith("fact") and opened.endswith("the army opened a mine")
+    from claimtype.cli.predict import _evidence
+    from tests.fakes import FakePredictor
+
+    (denied,) = FakePredictor().predict(["The mayor denied it."])
+    assert _evidence(denied) == "  [source: The mayor; cue: denied]"
 
 
 def test_score_counts_in_words_a_reader_expects(
