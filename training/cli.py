@@ -25,7 +25,7 @@ TRAIN_EXTRA = f"this command needs the training extra: {install_hint('train')}"
 TRAIN_FLAGS = (
     "train_file", "dev_file", "out", "epochs", "max_steps", "seed", "learning_rate",
     "batch_size", "base_model", "base_sha256", "max_length", "threads", "report_to",
-    "wire_repeat", "cue_mask_prob", "evidence_weight", "init_from",
+    "wire_repeat", "cue_mask_prob", "evidence_weight", "init_from", "head_learning_rate",
 )  # fmt: skip
 
 
@@ -60,6 +60,12 @@ def train_arguments(p: argparse.ArgumentParser) -> None:
         type=float,
         dest="evidence_weight",
         help="weight of the evidence-span loss (0: label-only model)",
+    )
+    p.add_argument(
+        "--head-learning-rate",
+        type=float,
+        dest="head_learning_rate",
+        help="the evidence head's learning rate (default: --learning-rate)",
     )
     p.add_argument(
         "--init-from", dest="init_from", help="start from this run's model (a fine-tuned encoder)"

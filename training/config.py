@@ -58,6 +58,8 @@ class TrainConfig:
     #: (no token head, no evidence in its outputs), the shipped model's recipe: joint
     #: training cost 0.4 to 1.8 points of dev_wire macro-F1 (docs/retraining.md)
     evidence_weight: float = 0.0
+    #: the evidence head's own learning rate (None: learning_rate, like the rest)
+    head_learning_rate: float | None = None
     #: keep the pretrained word embeddings fixed (fewer parameters to fit to cue words)
     freeze_embeddings: bool = False
     seed: int = 13

@@ -77,3 +77,25 @@ def test_every_train_flag_reaches_the_config(monkeypatch, tmp_path) -> None:  # 
     cli.train_run(args)
     config = seen["c"]
     assert (str(config.init_from), config.evidence_weight, config.wire_repeat) == ("runs/x", 0.5, 2)
+
+
+def test_the_evidence_head_can_learn_at_its_own_rate() -> None:
+    import torch
+    from transformers import BertConfig
+
+    from claimtype.training.config import TrainConfig
+    from claimtype.training.evidence_model import BertWithEvidence
+    from claimtype.training.train import _optimizer
+
+    config = BertConfig(
+        vocab_size=30, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=16, num_labels=4,
+    )  # fmt: skip
+    model = BertWithEvidence(config)
+    assert _optimizer(model, TrainConfig()) is None  # the Trainer's own AdamW
+    optimizer = _optimizer(model, TrainConfig(learning_rate=1e-5, head_learning_rate=1e-3))
+    assert isinstance(optimizer, torch.optim.AdamW)
+    rest, head = optimizer.param_groups
+    assert (rest["lr"], head["lr"]) == (1e-5, 1e-3)
+    assert {id(p) for p in head["params"]} == {id(p) for p in model.evidence.parameters()}
+    assert len(rest["params"]) + len(head["params"]) == len(list(model.parameters()))
