@@ -11,6 +11,8 @@ maps it back to the caller's characters; a `fact` has no evidence.
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping, Sequence
+from typing import TypeGuard
 
 import numpy as np
 
@@ -24,7 +26,10 @@ __all__ = [
     "IGNORE_TAG",
     "SPAN_EDGES",
     "decode_evidence",
+    "is_span",
+    "shift_spans",
     "span_tokens",
+    "spans_overlap",
     "token_tags",
     "trim_span",
 ]
@@ -51,6 +56,22 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1] in SPAN_EDGES[1]:
         end -= 1
     return start, end
+
+
+def is_span(value: object) -> TypeGuard[list[int]]:
+    """Whether value is a span as the corpus writes one, [start, end] (bounds not checked)."""
+    return isinstance(value, list) and len(value) == 2 and all(isinstance(x, int) for x in value)
+
+
+def spans_overlap(a: Sequence[int], b: Sequence[int]) -> bool:
+    """Whether two [start, end) spans share a character."""
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def shift_spans(spans: Mapping[str, object], by: int) -> dict[str, object]:
+    """The spans of a text that lost `by` leading characters (it was stripped); anything
+    that is not a span stays as it is, for the caller's validation to name."""
+    return {kind: [s[0] - by, s[1] - by] if is_span(s) else s for kind, s in spans.items()}
 
 
 def span_tokens(offsets: np.ndarray, start: int, end: int) -> list[int]:

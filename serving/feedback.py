@@ -23,9 +23,9 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from .evidence import EVIDENCE_KINDS, trim_span
+from .evidence import EVIDENCE_KINDS, shift_spans, spans_overlap, trim_span
 from .files import atomic_file
 from .labels import Label
 from .preprocess import normalize
@@ -114,7 +114,7 @@ def checked_evidence(
             raise ValueError(f"{kind} {text[span[0] : span[1]]!r} holds no word")
         kept[kind] = [start, end]
     source, cue = kept["source"], kept["cue"]
-    if source and cue and source[0] < cue[1] and cue[0] < source[1]:
+    if source and cue and spans_overlap(source, cue):
         raise ValueError(
             f"source {text[source[0] : source[1]]!r} and cue {text[cue[0] : cue[1]]!r} overlap"
         )
@@ -169,7 +169,8 @@ class FeedbackStore:
         exports and `claimtype data add` (which strips too) agree on it; the evidence
         offsets, given into `text`, move with it."""
         kept = text.strip()
-        spans = None if evidence is None else _shifted(evidence, len(text) - len(text.lstrip()))
+        lead = len(text) - len(text.lstrip())
+        spans = None if evidence is None else cast(Spans, shift_spans(evidence.model_dump(), lead))
         created = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
         with self._connect() as conn:
             cursor = conn.execute(
@@ -211,12 +212,6 @@ def _add_missing_columns(conn: sqlite3.Connection) -> None:
         except sqlite3.OperationalError as exc:
             if "duplicate column" not in str(exc):
                 raise
-
-
-def _shifted(evidence: FeedbackEvidence, by: int) -> Spans:
-    """The spans counted from `by` characters further into the text."""
-    spans = {kind: getattr(evidence, kind) for kind in EVIDENCE_KINDS}
-    return {k: None if s is None else [s[0] - by, s[1] - by] for k, s in spans.items()}
 
 
 def _dumps(spans: Spans | None) -> str | None:

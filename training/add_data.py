@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..evidence import shift_spans
 from ..files import atomic_write
 from ..labels import LABELS
 from ..sentences import split_sentences
@@ -122,24 +123,12 @@ def _clean(row: dict, domain: str) -> dict | str:
             return "story must be a string"
         out["story"] = story
     if "evidence" in row:  # spans (from `claimtype feedback export`) follow the stripped text
-        out["evidence"] = _shifted(row["evidence"], lead)
+        evidence = row["evidence"]
+        out["evidence"] = shift_spans(evidence, lead) if isinstance(evidence, dict) else evidence
         problems = evidence_problems(out)
         if problems:
             return "; ".join(problems)
     return out
-
-
-def _shifted(evidence: object, by: int) -> object:
-    """evidence with every well-formed span moved `by` characters left; anything else as is
-    (evidence_problems names what is wrong with it)."""
-    if not isinstance(evidence, dict):
-        return evidence
-    return {
-        kind: [span[0] - by, span[1] - by]
-        if isinstance(span, list) and len(span) == 2 and all(isinstance(x, int) for x in span)
-        else span
-        for kind, span in evidence.items()
-    }
 
 
 def _held(paths: Sequence[Path]) -> list[_Held]:

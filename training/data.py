@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..evidence import SPAN_EDGES
+from ..evidence import SPAN_EDGES, is_span, spans_overlap
 from ..labels import LABELS
 from ..preprocess import normalize
 
@@ -151,15 +151,14 @@ def evidence_problems(row: dict) -> list[str]:
     for kind, span in evidence.items():
         if span is None:
             continue
-        ok = isinstance(span, list) and len(span) == 2 and all(isinstance(x, int) for x in span)
-        if not ok or not 0 <= span[0] < span[1] <= len(text):
+        if not is_span(span) or not 0 <= span[0] < span[1] <= len(text):
             problems.append(f"{kind} span {span!r} is not [start, end) inside the text")
             continue
         valid.append(span)
         marked = text[span[0] : span[1]]
         if marked[0] in SPAN_EDGES[0] or marked[-1] in SPAN_EDGES[1]:
             problems.append(f"{kind} span {marked!r} is not trimmed")
-    if len(valid) == 2 and valid[0][0] < valid[1][1] and valid[1][0] < valid[0][1]:
+    if len(valid) == 2 and spans_overlap(*valid):
         problems.append("source and cue spans overlap")
     return problems
 
