@@ -22,6 +22,7 @@ import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -36,7 +37,7 @@ from ..artefact import (
 )
 from ..evidence import EVIDENCE_TAGS
 from ..labels import LABELS, Label
-from ..predictor import OnnxPredictor, softmax
+from ..predictor import OnnxPredictor, softmax, to_predictions
 from ..preprocess import NORMALIZATION_VERSION, Encoder
 from ..schemas import Prediction
 from .bow import bow_metrics, fit_bow
@@ -50,6 +51,8 @@ from .span_metrics import evidence_agreement, span_metrics
 __all__ = ["ExportConfig", "ParityError", "export"]
 
 log = logging.getLogger(__name__)
+#: what export scores by set: logits, or (with evidence) predictions
+_BySet = TypeVar("_BySet", np.ndarray, list[Prediction])
 
 INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
 FP32, INT8 = "model.onnx", "model_quantized.onnx"
@@ -516,24 +519,30 @@ def export(cfg: ExportConfig) -> Path:
     _tokenizer_files(source, staging, train_cfg.max_length)
     _export_onnx(model, staging / FP32, cfg.opset, evidence)
 
-    def by_set(logits: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
-        bounds = np.cumsum([len(sets[name]) for name in names])[:-1]
-        return dict(zip(names, np.split(logits, bounds), strict=True))
+    def by_set(items: _BySet, names: Sequence[str]) -> dict[str, _BySet]:
+        """items (logits or predictions) for the sets `names` in order, cut back into sets."""
+        bounds = np.cumsum([0, *(len(sets[name]) for name in names)]).tolist()
+        return {n: items[a:b] for n, a, b in zip(names, bounds, bounds[1:], strict=False)}
 
     def write_manifest(temperature: float = 1.0) -> None:
         _write_manifest(
             staging, cfg, train_cfg.max_length, temperature, run_info["base_sha256"], evidence
         )
 
+    #: with evidence, each precision's latest labels and spans by set, from the same pass
+    #: as its logits (the gate and the span metrics read them here, not from a second pass)
+    predicted: dict[str, dict[str, list[Prediction]]] = {"fp32": {}, "int8": {}}
+
     def logits_of(precision: str, names: Sequence[str] = tuple(sets)) -> dict[str, np.ndarray]:
         predictor = OnnxPredictor(load_model_dir(staging, precision))
-        return by_set(predictor.logits([r["text"] for n in names for r in sets[n]])[0], names)
-
-    def predictions_of(precision: str, names: Sequence[str]) -> dict[str, list[Prediction]]:
-        predictor = OnnxPredictor(load_model_dir(staging, precision))
-        found = predictor.predict([r["text"] for n in names for r in sets[n]])
-        bounds = np.cumsum([0, *(len(sets[n]) for n in names)])
-        return {n: found[a:b] for n, a, b in zip(names, bounds, bounds[1:], strict=False)}
+        texts = [r["text"] for n in names for r in sets[n]]
+        outputs = predictor.outputs_of(texts)
+        if evidence:
+            probs = softmax(outputs.logits)
+            labels = [Label(LABELS[int(i)]) for i in probs.argmax(axis=1)]
+            found = to_predictions(probs, outputs.truncated, outputs.evidence(texts, labels))
+            predicted[precision].update(by_set(found, names))
+        return by_set(outputs.logits, names)
 
     calibration_set = _calibration(cfg, train_cfg, encoder)
     alphas = rank_alphas(staging / FP32, calibration_set)
@@ -545,10 +554,10 @@ def export(cfg: ExportConfig) -> Path:
     gold = {name: [LABELS.index(r["label"]) for r in rows] for name, rows in sets.items()}
     write_manifest()  # fp32 only so far: each int8 plan writes its graph and the manifest
     fp32_by_set = logits_of("fp32")
-    fp32_predictions = predictions_of("fp32", list(sets)) if evidence else {}
 
     def evidence_gate(names: list[str]) -> dict:
-        return _evidence_parity(cfg, fp32_predictions, predictions_of("int8", names))
+        # the plan's int8 pass over `names` (in _gated_int8, just before) filled predicted
+        return _evidence_parity(cfg, predicted["fp32"], {n: predicted["int8"][n] for n in names})
 
     fallback = ffn_output_nodes(staging / FP32) if cfg.fp32_fallback else []
     try:
@@ -589,7 +598,7 @@ def export(cfg: ExportConfig) -> Path:
         "calibration": {"set": calibration, "temperature": temperature},
         **{name: evaluation.metrics for name, evaluation in evaluations.items()},
         "fp32": {n: evaluate_logits(fp32_by_set[n], sets[n], temperature).metrics for n in sets},
-        **(_evidence_metrics(sets, predictions_of("int8", list(sets))) if evidence else {}),
+        **(_evidence_metrics(sets, predicted["int8"]) if evidence else {}),
         "baseline_cue_word": {name: baseline_metrics(rows) for name, rows in sets.items()},
         "baseline_bow": _bow_baseline(train_cfg.train_file, sets),
         "parity": parity,
