@@ -194,8 +194,8 @@ class OnnxPredictor:
         """Logits (uncalibrated) and evidence tags in input order, batched by token length."""
         rows = self.encoder.tokenize(texts)
         out = np.zeros((len(rows), len(LABELS)), dtype=np.float32)
-        tags: list[np.ndarray] | None = [] if len(self.outputs) > 1 else None
-        by_row: dict[int, np.ndarray] = {}
+        has_tags = len(self.outputs) > 1
+        tags_of: dict[int, np.ndarray] = {}  # row -> its tag logits, without padding
         order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
         batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
 
@@ -205,10 +205,9 @@ class OnnxPredictor:
         results = self.pool.map(run, batches) if self.pool else map(run, batches)
         for idx, outputs in zip(batches, results, strict=True):
             out[idx] = outputs[0]
-            if tags is not None:
-                by_row.update((i, outputs[1][j, : len(rows[i])]) for j, i in enumerate(idx))
-        if tags is not None:
-            tags = [by_row[i] for i in range(len(rows))]
+            if has_tags:
+                tags_of.update((i, outputs[1][j, : len(rows[i])]) for j, i in enumerate(idx))
+        tags = [tags_of[i] for i in range(len(rows))] if has_tags else None
         return Outputs(logits=out, rows=rows, tags=tags)
 
     def logits(self, texts: Sequence[str]) -> tuple[np.ndarray, list[bool]]:

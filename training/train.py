@@ -158,14 +158,12 @@ class EncoderCollator:
         import torch
 
         texts = [self._text(f) for f in features]
-        if not self.evidence:
-            out = {k: torch.from_numpy(v) for k, v in self.encoder(texts).arrays.items()}
-            out["labels"] = torch.tensor([f["label"] for f in features], dtype=torch.long)
-            return out
         rows = self.encoder.tokenize(texts)
         batch = self.encoder.collate(rows)
         out = {k: torch.from_numpy(v) for k, v in batch.arrays.items()}
         out["labels"] = torch.tensor([f["label"] for f in features], dtype=torch.long)
+        if not self.evidence:
+            return out
         tags = torch.full(batch.arrays["input_ids"].shape, IGNORE_TAG, dtype=torch.long)
         for i, (text, feature, row) in enumerate(zip(texts, features, rows, strict=True)):
             if text == feature["text"]:

@@ -34,11 +34,10 @@ def _dumps(row: dict[str, Any]) -> str:
     return json.dumps(row, ensure_ascii=False, default=str)
 
 
-def _source(doc_id: str, p: Prediction) -> list[str] | None:
+def _add_source(sources: list[list[str]], doc_id: str, p: Prediction) -> None:
     """[doc_id, label, source as written] for the sources table, when the sentence has one."""
-    if p.evidence is None or p.evidence.source is None:
-        return None
-    return [doc_id, p.label.value, p.evidence.source.text]
+    if p.evidence is not None and p.evidence.source is not None:
+        sources.append([doc_id, p.label.value, p.evidence.source.text])
 
 
 def score_shard(shard: Shard, predictor: Predictor, split: bool = True) -> ShardResult:
@@ -56,13 +55,13 @@ def score_shard(shard: Shard, predictor: Predictor, split: bool = True) -> Shard
             row.update(text=s.text, **p.as_row())
             lines.append(_dumps(row))
             counts.setdefault(doc_id, Counter())[p.label.value] += 1
-            sources.append(_source(doc_id, p) or [])
+            _add_source(sources, doc_id, p)
     else:
         predictions = predictor.predict([a.text for a in shard.articles])
         for article, p in zip(shard.articles, predictions, strict=True):
             lines.append(_dumps({**article.record, **p.as_row()}))
             counts.setdefault(article.doc_id, Counter())[p.label.value] += 1
-            sources.append(_source(article.doc_id, p) or [])
+            _add_source(sources, article.doc_id, p)
     return ShardResult(
         index=shard.index,
         rows="".join(line + "\n" for line in lines).encode(),
@@ -70,5 +69,5 @@ def score_shard(shard: Shard, predictor: Predictor, split: bool = True) -> Shard
         articles=len(shard.articles),
         counts={doc: {k: tally[k] for k in LABELS} for doc, tally in counts.items()},
         errors=[e.to_dict() for e in shard.errors],
-        sources=[s for s in sources if s],
+        sources=sources,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -152,21 +152,33 @@ def write_output(work: WorkDir, shards: int, out: Path, split: bool) -> None:
             _write_parquet(work, shards, split, sink)
 
 
-def write_summary(path: Path, counts: dict[str, dict[str, int]], unit: str) -> None:
-    """Per-document counts by label: CSV for a .csv path, JSONL otherwise."""
-    rows: Sequence[dict[str, Any]] = [
-        {"doc_id": doc, unit: sum(c.values()), **c} for doc, c in counts.items()
-    ]
+def _write_table(
+    path: Path, header: Sequence[str], cells: Iterable[Sequence[Any]], lines: Iterable[str]
+) -> None:
+    """A small report, atomically: CSV (header, then cells) for a .csv path, else JSON
+    lines. Only one of cells and lines is consumed."""
     with atomic_file(path) as sink:
         if path.suffix.lower() == ".csv":
             text = io.TextIOWrapper(sink, encoding="utf-8", newline="")
-            writer = csv.DictWriter(text, fieldnames=["doc_id", unit, *LABELS])
-            writer.writeheader()
-            writer.writerows(rows)
+            writer = csv.writer(text)
+            writer.writerow(header)
+            writer.writerows(cells)
             text.flush()
             text.detach()
         else:
-            sink.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode())
+            sink.write("".join(line + "\n" for line in lines).encode())
+
+
+def write_summary(path: Path, counts: dict[str, dict[str, int]], unit: str) -> None:
+    """Per-document counts by label: CSV for a .csv path, JSONL otherwise."""
+    header = ["doc_id", unit, *LABELS]
+    rows = [{"doc_id": doc, unit: sum(c.values()), **c} for doc, c in counts.items()]
+    cells = ([row[column] for column in header] for row in rows)
+    _write_table(path, header, cells, (json.dumps(r, ensure_ascii=False) for r in rows))
+
+
+def _ids(where: Sequence[str | int]) -> str:
+    return " ".join(str(w) for w in where)
 
 
 def write_sources(path: Path, rows: Sequence[SourceCount]) -> None:
@@ -175,16 +187,9 @@ def write_sources(path: Path, rows: Sequence[SourceCount]) -> None:
     One row per folded source: the names it was written as, its claims, denials
     and offers, and the documents they are in (CSV: ids joined by spaces).
     """
-    with atomic_file(path) as sink:
-        if path.suffix.lower() == ".csv":
-            text = io.TextIOWrapper(sink, encoding="utf-8", newline="")
-            writer = csv.writer(text)
-            writer.writerow(["source", "names", "claim", "denial", "offer", "documents", "doc_ids"])
-            for r in rows:
-                names = " | ".join(r.names)
-                ids = " ".join(str(w) for w in r.where)
-                writer.writerow([r.source, names, r.claim, r.denial, r.offer, len(r.where), ids])
-            text.flush()
-            text.detach()
-        else:
-            sink.write("".join(r.model_dump_json() + "\n" for r in rows).encode())
+    header = ["source", "names", "claim", "denial", "offer", "documents", "doc_ids"]
+    cells = (
+        (r.source, " | ".join(r.names), r.claim, r.denial, r.offer, len(r.where), _ids(r.where))
+        for r in rows
+    )
+    _write_table(path, header, cells, (r.model_dump_json() for r in rows))
