@@ -77,3 +77,15 @@ def test_every_claim_denial_and_offer_has_evidence(splits: dict[str, list[dict]]
         assert not unmarked, f"{name}: {len(unmarked)} sentences without evidence"
         with_cue = [r for r in rows if r["label"] != "fact" and r["evidence"]["cue"] is not None]
         assert len(with_cue) >= 0.99 * sum(r["label"] != "fact" for r in rows)
+
+
+def test_the_v4_round_held_aside_is_valid_and_leaks_into_no_evaluation_set(
+    splits: dict[str, list[dict]],
+) -> None:
+    """data/v4_sources: read twice like the rest, kept out of train (data card, section v4)."""
+    v4 = [r for path in sorted((DATA / "v4_sources").glob("*.jsonl")) for r in read_jsonl(path)]
+    assert len(v4) >= 4000
+    held_out = {k: v for k, v in splits.items() if k != "train"}
+    assert validate_splits({"train": v4, **held_out}, HELD_OUT_BEATS) == []
+    assert all(r["review"] in ("agreed", "adjudicated") for r in v4)
+    assert not {r["story"] for r in v4} & {r["story"] for r in splits["train"]}

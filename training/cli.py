@@ -26,6 +26,7 @@ TRAIN_FLAGS = (
     "train_file", "dev_file", "out", "epochs", "max_steps", "seed", "learning_rate",
     "batch_size", "base_model", "base_sha256", "max_length", "threads", "report_to",
     "wire_repeat", "cue_mask_prob", "evidence_weight", "init_from", "head_learning_rate",
+    "evidence_layers", "evidence_kernel", "evidence_only",
 )  # fmt: skip
 
 
@@ -38,6 +39,44 @@ def require_training() -> None:
 
 
 # --- train -------------------------------------------------------------------------------
+
+
+def _evidence_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags to start from a finished run and to shape the evidence head."""
+    p.add_argument(
+        "--evidence-weight",
+        type=float,
+        dest="evidence_weight",
+        help="weight of the evidence-span loss (0: label-only model)",
+    )
+    p.add_argument(
+        "--head-learning-rate",
+        type=float,
+        dest="head_learning_rate",
+        help="the evidence head's learning rate (default: --learning-rate)",
+    )
+    p.add_argument(
+        "--init-from", dest="init_from", help="start from this run's model (a fine-tuned encoder)"
+    )
+    p.add_argument(
+        "--evidence-layers",
+        dest="evidence_layers",
+        type=lambda v: tuple(int(n) for n in v.split(",") if n),
+        help="encoder layers the evidence head reads, e.g. 2,4,6 (default: the last)",
+    )
+    p.add_argument(
+        "--evidence-kernel",
+        dest="evidence_kernel",
+        type=int,
+        help="tokens each evidence decision sees (odd; 0: a linear head)",
+    )
+    p.add_argument(
+        "--evidence-only",
+        dest="evidence_only",
+        action="store_true",
+        default=None,
+        help="with --init-from: train the evidence head alone, labels unchanged",
+    )
 
 
 def train_arguments(p: argparse.ArgumentParser) -> None:
@@ -55,21 +94,7 @@ def train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--cue-mask-prob", type=float, dest="cue_mask_prob", help="mask hard cases' cue words"
     )
-    p.add_argument(
-        "--evidence-weight",
-        type=float,
-        dest="evidence_weight",
-        help="weight of the evidence-span loss (0: label-only model)",
-    )
-    p.add_argument(
-        "--head-learning-rate",
-        type=float,
-        dest="head_learning_rate",
-        help="the evidence head's learning rate (default: --learning-rate)",
-    )
-    p.add_argument(
-        "--init-from", dest="init_from", help="start from this run's model (a fine-tuned encoder)"
-    )
+    _evidence_arguments(p)
     p.add_argument("--threads", type=int)
     p.add_argument("--base-model", dest="base_model")
     p.add_argument("--base-sha256", dest="base_sha256")
@@ -85,6 +110,20 @@ def train_run(args: argparse.Namespace) -> int:
     values |= {k: v for k in TRAIN_FLAGS if (v := getattr(args, k)) is not None}
     run = train(TrainConfig.from_dict(values))
     print(json.dumps(json.loads((run / "metrics.json").read_text())["dev_torch"]["macro_f1"]))
+    print(f"run directory: {run}")
+    return 0
+
+
+def soup_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+", metavar="RUN", help="finished runs from the same base")
+    p.add_argument("--out", required=True, help="the new run directory")
+
+
+def soup_run(args: argparse.Namespace) -> int:
+    require_training()
+    from .soup import average_runs
+
+    run = average_runs([Path(r) for r in args.runs], Path(args.out))
     print(f"run directory: {run}")
     return 0
 
@@ -468,6 +507,8 @@ COMMANDS = (
             evaluate_arguments, evaluate_run),
     Command("train", "fine-tune MiniLM on the corpus (needs the train extra)", train_arguments,
             train_run),
+    Command("soup", "average finished runs' weights into a new run (a model soup)",
+            soup_arguments, soup_run),
     Command("export", "export a run to a parity-checked ONNX model directory", export_arguments,
             export_run),
     DATA,

@@ -55,11 +55,22 @@ class TrainConfig:
     #: it lacks (the evidence head) new; the run records its model's sha256
     init_from: Path | None = None
     #: weight of the evidence-tag loss beside the label loss; 0 trains a label-only model
-    #: (no token head, no evidence in its outputs), the shipped model's recipe: joint
-    #: training cost 0.4 to 1.8 points of dev_wire macro-F1 (docs/retraining.md)
+    #: (no token head, no evidence in its outputs). Joint training cost 0.4 to 1.8 points of
+    #: dev_wire macro-F1; with evidence_only on a finished run it costs none
+    #: (docs/retraining.md)
     evidence_weight: float = 0.0
     #: the evidence head's own learning rate (None: learning_rate, like the rest)
     head_learning_rate: float | None = None
+    #: the encoder layers (1 = first) whose hidden states the evidence head reads, side by
+    #: side; empty reads the last. Earlier layers keep more of each word's place in the
+    #: sentence than the last, which the sentence head has tuned to the label
+    evidence_layers: tuple[int, ...] = ()
+    #: tokens each evidence-tag decision sees (a convolution over neighbours; odd, 0: the
+    #: token alone through one linear layer)
+    evidence_kernel: int = 0
+    #: with init_from: train the evidence head alone, the init run's encoder and sentence
+    #: head frozen, so its labels stay exactly the init run's
+    evidence_only: bool = False
     #: keep the pretrained word embeddings fixed (fewer parameters to fit to cue words)
     freeze_embeddings: bool = False
     seed: int = 13
@@ -80,6 +91,16 @@ class TrainConfig:
             raise ValueError("wire_repeat must be >= 1 and cue_mask_prob within 0..1")
         if self.evidence_weight < 0:
             raise ValueError(f"evidence_weight must be >= 0, got {self.evidence_weight}")
+        self.evidence_layers = tuple(int(n) for n in self.evidence_layers)
+        if any(n < 1 for n in self.evidence_layers):
+            raise ValueError(f"evidence_layers count from 1, got {self.evidence_layers}")
+        if self.evidence_kernel < 0 or (self.evidence_kernel and self.evidence_kernel % 2 == 0):
+            raise ValueError(f"evidence_kernel must be 0 or odd, got {self.evidence_kernel}")
+        if self.evidence_only and (self.init_from is None or self.evidence_weight <= 0):
+            raise ValueError(
+                "evidence_only trains a head on a finished run: it needs init_from and "
+                "evidence_weight > 0"
+            )
         unknown = set(self.report_to) - {"tensorboard", "mlflow"}
         if unknown:
             raise ValueError(f"report_to accepts tensorboard and mlflow, not {sorted(unknown)}")

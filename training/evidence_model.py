@@ -1,12 +1,18 @@
 """The sentence classifier with a token head beside it: label and evidence in one pass.
 
-`BertWithEvidence` is BertForSequenceClassification plus one linear layer over
-every token's hidden state, scoring the BIO evidence tags of serving's
-`EVIDENCE_TAGS`. Both heads read the same encoder, so the evidence costs the
-runtime one small MatMul rather than a second model, and the loss trains them
-together: label cross-entropy (with label smoothing, which the Trainer cannot
-apply to a model with two outputs) plus `evidence_weight` times the tag
-cross-entropy over the tokens that have gold tags.
+`BertWithEvidence` is BertForSequenceClassification plus a token head scoring the
+BIO evidence tags of serving's `EVIDENCE_TAGS` for every token. Both heads read
+the same encoder, so the evidence costs the runtime a small head rather than a
+second model, and one loss trains them: label cross-entropy (with label
+smoothing, which the Trainer cannot apply to a model with two outputs) plus
+`evidence_weight` times the tag cross-entropy over the tokens that have gold tags.
+
+The token head is set by the config: `evidence_layers` (which hidden states it
+reads, side by side; none: the last) and `evidence_kernel` (0: one linear layer
+per token; k: a convolution over k neighbouring tokens, then a linear layer).
+Trained alone on a frozen sentence model, a convolution over middle and last
+layers finds spans far better than a linear layer over the last, which the
+sentence head has tuned to the label.
 """
 
 from __future__ import annotations
@@ -20,7 +26,10 @@ from transformers.utils import ModelOutput
 
 from ..evidence import EVIDENCE_TAGS, IGNORE_TAG
 
-__all__ = ["BertWithEvidence", "EvidenceOutput"]
+__all__ = ["EVIDENCE_WIDTH", "BertWithEvidence", "EvidenceOutput"]
+
+#: channels of the convolutional token head
+EVIDENCE_WIDTH = 256
 
 
 @dataclass
@@ -35,10 +44,31 @@ class BertWithEvidence(BertForSequenceClassification):
 
     def __init__(self, config) -> None:  # type: ignore[no-untyped-def]
         super().__init__(config)
-        self.evidence = nn.Linear(config.hidden_size, len(EVIDENCE_TAGS))
+        self.evidence_layers = tuple(getattr(config, "evidence_layers", None) or ())
+        kernel = int(getattr(config, "evidence_kernel", 0) or 0)
+        features = config.hidden_size * max(1, len(self.evidence_layers))
+        self.evidence_conv = (
+            nn.Conv1d(features, EVIDENCE_WIDTH, kernel, padding=kernel // 2) if kernel else None
+        )
+        self.evidence = nn.Linear(EVIDENCE_WIDTH if kernel else features, len(EVIDENCE_TAGS))
         self.label_smoothing = 0.0
         self.evidence_weight = 1.0
         self.post_init()
+
+    def _tag_logits(self, hidden, attention_mask: torch.Tensor | None) -> torch.Tensor:  # type: ignore[no-untyped-def]
+        if self.evidence_layers:
+            tokens = torch.cat([hidden.hidden_states[n] for n in self.evidence_layers], dim=-1)
+        else:
+            tokens = hidden.last_hidden_state
+        tokens = self.dropout(tokens)
+        if self.evidence_conv is not None:
+            if attention_mask is not None:
+                # padding reads as zeros, as past the sentence's ends: a token's tags do
+                # not depend on how much padding its batch adds
+                tokens = tokens * attention_mask.unsqueeze(-1).to(tokens.dtype)
+            tokens = nn.functional.gelu(self.evidence_conv(tokens.transpose(1, 2)))
+            tokens = tokens.transpose(1, 2)
+        return self.evidence(tokens)
 
     def forward(  # type: ignore[override]
         self,
@@ -53,11 +83,12 @@ class BertWithEvidence(BertForSequenceClassification):
             input_ids,
             attention_mask=attention_mask,
             token_type_ids=token_type_ids,
+            output_hidden_states=bool(self.evidence_layers),
             return_dict=True,
             **kwargs,
         )
         logits = self.classifier(self.dropout(hidden.pooler_output))
-        evidence_logits = self.evidence(self.dropout(hidden.last_hidden_state))
+        evidence_logits = self._tag_logits(hidden, attention_mask)
         loss = None
         if labels is not None:
             loss = nn.functional.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)

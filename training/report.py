@@ -59,17 +59,22 @@ def write_run_report(
         f"| versions | python {info.get('python')}, torch {info.get('torch')}, "
         f"transformers {info.get('transformers', '?')} |",
         "",
-        "## Dev, PyTorch, best checkpoint",
-        "",
-        *_scores(info["dev_torch"]),
-        "",
-        "![confusion matrix, dev](confusion_dev.png)",
-        "",
-        "## Training curves",
-        "",
-        "![training loss and dev macro-F1](curves.png)",
-        "",
     ]
+    if "soup_of" in info:  # averaged, not trained: its ingredients have the curves
+        lines += ["## A soup of", "", *(f"- `{run}`" for run in info["soup_of"]), ""]
+    else:
+        lines += [
+            "## Dev, PyTorch, best checkpoint",
+            "",
+            *_scores(info["dev_torch"]),
+            "",
+            "![confusion matrix, dev](confusion_dev.png)",
+            "",
+            "## Training curves",
+            "",
+            "![training loss and dev macro-F1](curves.png)",
+            "",
+        ]
     if exported is not None:
         where = f" (`{model_dir}`)" if model_dir else ""
         lines += [f"## Exported model {exported['model']}{where}, int8 ONNX", ""]

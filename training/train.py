@@ -251,6 +251,7 @@ def train(config: TrainConfig) -> Path:
     import torch
     import transformers
     from transformers import (
+        AutoConfig,
         AutoModelForSequenceClassification,
         Trainer,
         TrainingArguments,
@@ -284,14 +285,21 @@ def train(config: TrainConfig) -> Path:
 
         model_class = BertWithEvidence
     start = _starting_weights(config, base)
-    model = model_class.from_pretrained(
+    model_config = AutoConfig.from_pretrained(
         start, num_labels=len(LABELS), id2label=id2label(), label2id=label2id()
     )
+    if evidence:  # the token head's shape travels in config.json, for export to rebuild it
+        model_config.evidence_layers = list(config.evidence_layers)
+        model_config.evidence_kernel = config.evidence_kernel
+    model = model_class.from_pretrained(start, config=model_config)
     if evidence:
         model.label_smoothing, model.evidence_weight = (
             config.label_smoothing,
             config.evidence_weight,
         )
+    if config.evidence_only:
+        for name, parameter in model.named_parameters():
+            parameter.requires_grad_(name.startswith("evidence"))
     if config.freeze_embeddings:
         model.base_model.embeddings.word_embeddings.weight.requires_grad_(False)
     hf_logging.set_verbosity_error()
@@ -313,7 +321,8 @@ def train(config: TrainConfig) -> Path:
         logging_steps=10,
         save_total_limit=1,
         save_only_model=True,
-        load_best_model_at_end=True,
+        # the labels of a frozen sentence model cannot choose an epoch: keep the last
+        load_best_model_at_end=not config.evidence_only,
         metric_for_best_model="macro_f1",
         greater_is_better=True,
         train_sampling_strategy="group_by_length",

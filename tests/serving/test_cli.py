@@ -63,8 +63,7 @@ def test_predict_shows_the_evidence_after_the_text(
     text = "the union said the port in lima would close"
     assert main(["predict", "--model", str(tiny_model_dir), text, "the army opened a mine"]) == 0
     said, opened = capsys.readouterr().out.splitlines()
-    # the tiny model learns cues but not sources (its metrics.json: source token-F1 0)
-    assert said.startswith("claim") and said.endswith(f"{text}  [cue: said]")
+    assert said.startswith("claim") and said.endswith(f"{text}  [source: the union; cue: said]")
     assert opened.startswith("fact") and opened.endswith("the army opened a mine")
     from claimtype.cli.predict import _evidence
     from tests.fakes import FakePredictor

@@ -263,3 +263,60 @@ def test_the_committed_tiny_model_has_the_contract_export_writes_now(
         fresh["onnx"],
     )
     assert set(committed["files"]) == set(fresh["files"])
+
+
+def test_an_evidence_only_run_keeps_every_weight_but_the_new_head(
+    tiny_run: Path, tiny_evidence_run: Path
+) -> None:
+    """Trained alone on a frozen run, the evidence head cannot move the run's labels."""
+    from safetensors.torch import load_file
+
+    before = load_file(tiny_run / "model" / "model.safetensors")
+    after = load_file(tiny_evidence_run / "model" / "model.safetensors")
+    head = {k for k in after if k.startswith("evidence")}
+    assert {"evidence_conv.weight", "evidence.weight"} <= head
+    assert set(after) - head == set(before)
+    assert all(after[k].equal(before[k]) for k in before)
+    config = json.loads((tiny_evidence_run / "model" / "config.json").read_text())
+    assert (config["evidence_layers"], config["evidence_kernel"]) == ([1, 2], 3)
+
+
+def test_the_convolutional_head_ignores_how_much_padding_a_batch_adds() -> None:
+    import torch
+    from transformers import BertConfig
+
+    from claimtype.training.evidence_model import BertWithEvidence
+
+    config = BertConfig(
+        vocab_size=30, hidden_size=8, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=16, num_labels=4, evidence_layers=[1, 2], evidence_kernel=5,
+    )  # fmt: skip
+    model = BertWithEvidence(config).eval()
+    ids = torch.tensor([[2, 5, 6, 7, 3]])
+    alone = model(input_ids=ids, attention_mask=torch.ones_like(ids)).evidence_logits
+    padded = torch.cat([ids, torch.zeros(1, 4, dtype=torch.long)], dim=1)
+    mask = (padded != 0).long()
+    batched = model(input_ids=padded, attention_mask=mask).evidence_logits[:, :5]
+    assert torch.allclose(alone, batched, atol=1e-6)
+
+
+def test_a_soup_averages_like_runs_and_refuses_unlike_ones(
+    tiny_run: Path, tiny_evidence_run: Path, tmp_path: Path
+) -> None:
+    from safetensors.torch import load_file, save_file
+
+    from claimtype.training.soup import SoupError, average_runs
+
+    other = tmp_path / "other"
+    import shutil
+
+    shutil.copytree(tiny_run, other)
+    weights = load_file(tiny_run / "model" / "model.safetensors")
+    save_file({k: v * 3 for k, v in weights.items()}, str(other / "model" / "model.safetensors"))
+    soup = average_runs([tiny_run, other], tmp_path / "soup")
+    averaged = load_file(soup / "model" / "model.safetensors")
+    assert all(averaged[k].allclose(weights[k] * 2) for k in weights)
+    info = json.loads((soup / "metrics.json").read_text())
+    assert info["soup_of"] == [str(tiny_run), str(other)] and "dev_torch" not in info
+    with pytest.raises(SoupError, match="different layers"):
+        average_runs([tiny_run, tiny_evidence_run], tmp_path / "mixed")
