@@ -12,7 +12,11 @@ reads, side by side; none: the last) and `evidence_kernel` (0: one linear layer
 per token; k: a convolution over k neighbouring tokens, then a linear layer).
 Trained alone on a frozen sentence model, a convolution over middle and last
 layers finds spans far better than a linear layer over the last, which the
-sentence head has tuned to the label.
+sentence head has tuned to the label. The convolution is written as a matrix
+multiply over each token's window of neighbours: ONNX Runtime's Conv kernel
+picks its algorithm by input length, so a sentence's tags came out up to 2e-3
+apart alone and in a batch, where a MatMul gives every row the same sums (and
+is quantised like the encoder's).
 """
 
 from __future__ import annotations
@@ -45,12 +49,16 @@ class BertWithEvidence(BertForSequenceClassification):
     def __init__(self, config) -> None:  # type: ignore[no-untyped-def]
         super().__init__(config)
         self.evidence_layers = tuple(getattr(config, "evidence_layers", None) or ())
-        kernel = int(getattr(config, "evidence_kernel", 0) or 0)
+        self.evidence_kernel = int(getattr(config, "evidence_kernel", 0) or 0)
         features = config.hidden_size * max(1, len(self.evidence_layers))
-        self.evidence_conv = (
-            nn.Conv1d(features, EVIDENCE_WIDTH, kernel, padding=kernel // 2) if kernel else None
+        self.evidence_window = (
+            nn.Linear(features * self.evidence_kernel, EVIDENCE_WIDTH)
+            if self.evidence_kernel
+            else None
         )
-        self.evidence = nn.Linear(EVIDENCE_WIDTH if kernel else features, len(EVIDENCE_TAGS))
+        self.evidence = nn.Linear(
+            EVIDENCE_WIDTH if self.evidence_kernel else features, len(EVIDENCE_TAGS)
+        )
         self.label_smoothing = 0.0
         self.evidence_weight = 1.0
         self.post_init()
@@ -61,14 +69,19 @@ class BertWithEvidence(BertForSequenceClassification):
         else:
             tokens = hidden.last_hidden_state
         tokens = self.dropout(tokens)
-        if self.evidence_conv is not None:
+        if self.evidence_window is not None:
             if attention_mask is not None:
                 # padding reads as zeros, as past the sentence's ends: a token's tags do
                 # not depend on how much padding its batch adds
                 tokens = tokens * attention_mask.unsqueeze(-1).to(tokens.dtype)
-            tokens = nn.functional.gelu(self.evidence_conv(tokens.transpose(1, 2)))
-            tokens = tokens.transpose(1, 2)
+            tokens = nn.functional.gelu(self.evidence_window(self._windows(tokens)))
         return self.evidence(tokens)
+
+    def _windows(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Each token's features beside those of its kernel // 2 neighbours on either side."""
+        half, length = self.evidence_kernel // 2, tokens.shape[1]
+        padded = nn.functional.pad(tokens, (0, 0, half, half))
+        return torch.cat([padded[:, i : i + length] for i in range(self.evidence_kernel)], dim=-1)
 
     def forward(  # type: ignore[override]
         self,

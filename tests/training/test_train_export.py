@@ -274,7 +274,7 @@ def test_an_evidence_only_run_keeps_every_weight_but_the_new_head(
     before = load_file(tiny_run / "model" / "model.safetensors")
     after = load_file(tiny_evidence_run / "model" / "model.safetensors")
     head = {k for k in after if k.startswith("evidence")}
-    assert {"evidence_conv.weight", "evidence.weight"} <= head
+    assert {"evidence_window.weight", "evidence.weight"} <= head
     assert set(after) - head == set(before)
     assert all(after[k].equal(before[k]) for k in before)
     config = json.loads((tiny_evidence_run / "model" / "config.json").read_text())
