@@ -303,13 +303,13 @@ def test_the_convolutional_head_ignores_how_much_padding_a_batch_adds() -> None:
 def test_a_soup_averages_like_runs_and_refuses_unlike_ones(
     tiny_run: Path, tiny_evidence_run: Path, tmp_path: Path
 ) -> None:
+    import shutil
+
     from safetensors.torch import load_file, save_file
 
     from claimtype.training.soup import SoupError, average_runs
 
     other = tmp_path / "other"
-    import shutil
-
     shutil.copytree(tiny_run, other)
     weights = load_file(tiny_run / "model" / "model.safetensors")
     save_file({k: v * 3 for k, v in weights.items()}, str(other / "model" / "model.safetensors"))
