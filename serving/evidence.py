@@ -10,6 +10,7 @@ maps it back to the caller's characters; a `fact` has no evidence.
 
 from __future__ import annotations
 
+import functools
 import string
 from collections.abc import Mapping, Sequence
 from typing import TypeGuard
@@ -102,6 +103,15 @@ _BEGIN = np.array([EVIDENCE_TAGS.index(f"B-{kind.upper()}") for kind in EVIDENCE
 MAX_SPAN_TOKENS = 32
 
 
+@functools.lru_cache(maxsize=128)
+def _span_mask(n: int) -> np.ndarray:
+    """(first, last, 1): 0 where first..last is a span decoding considers, -inf where it
+    ends before it starts or runs past MAX_SPAN_TOKENS. Cached: sentences repeat lengths."""
+    first, last = np.indices((n, n))
+    allowed = (last >= first) & (last - first < MAX_SPAN_TOKENS)
+    return np.where(allowed, 0.0, -np.inf)[:, :, None]
+
+
 def _best_spans(probs: np.ndarray) -> list[tuple[int, int] | None]:
     """Per kind (EVIDENCE_KINDS order), the first..last token of its likeliest single span.
 
@@ -120,26 +130,23 @@ def _best_spans(probs: np.ndarray) -> list[tuple[int, int] | None]:
     p_b, p_i = probs[:, _BEGIN], probs[:, _BEGIN + 1]  # (tokens, kinds)
     log_b, log_i = np.log(p_b + tiny), np.log(p_i + tiny)
     log_o = np.log(np.clip(1.0 - p_b - p_i, tiny, None))
-    n, width = len(probs), min(MAX_SPAN_TOKENS, len(probs))
+    n = len(probs)
     zero = np.zeros((1, len(_BEGIN)))
     o_before = np.concatenate([zero, np.cumsum(log_o, axis=0)])  # [t]: the tokens before t
     i_upto = np.concatenate([zero, np.cumsum(log_i, axis=0)])
     none = o_before[n]
     # score(i..e) = head(i) + tail(e): O before i, B at i, I over i+1..e, O after e
     head = o_before[:n] + log_b - i_upto[1:]
-    tail = np.concatenate(
-        [i_upto[1:] + none - o_before[1:], np.full((width - 1, len(_BEGIN)), -np.inf)]
-    )
-    windows = np.lib.stride_tricks.sliding_window_view(tail, width, axis=0)  # (n, kinds, width)
-    score = (head[:, :, None] + windows).transpose(0, 2, 1).reshape(-1, len(_BEGIN))
+    tail = i_upto[1:] + none - o_before[1:]
+    score = (head[:, None] + tail[None, :] + _span_mask(n)).reshape(-1, len(_BEGIN))
     best = score.argmax(axis=0)
     found: list[tuple[int, int] | None] = []
     for k, kind in enumerate(EVIDENCE_KINDS):
         if kind not in REQUIRED_KINDS and score[best[k], k] <= none[k]:
             found.append(None)
             continue
-        first, extra = divmod(int(best[k]), width)
-        found.append((first, first + extra))
+        first, last = divmod(int(best[k]), n)
+        found.append((first, last))
     return found
 
 

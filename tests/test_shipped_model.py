@@ -60,36 +60,21 @@ def test_shipped_metrics_are_the_ones_served(predictor: OnnxPredictor) -> None:
     assert ours["macro_f1"] == pytest.approx(metrics["dev"]["macro_f1"], abs=0.01)
 
 
-def test_the_shipped_model_answers_evidence_null_without_a_head(predictor: OnnxPredictor) -> None:
-    if predictor.manifest.evidence_output is not None:
-        pytest.skip("the shipped model has an evidence head")
-    assert [p.evidence for p in predictor.predict(["The ministry denied it.", "x"])] == [None] * 2
-
-
 def test_int8_scores_do_not_depend_on_the_batch(predictor: OnnxPredictor) -> None:
     """Every dev and challenge sentence: alone, and shuffled into batches of 8, 32 and 64."""
     from claimtype.training.data import read_jsonl
-    from claimtype.training.export import _check_batch_invariance
+    from claimtype.training.export import check_batch_invariance
 
     texts = [
         r["text"]
         for name in ("dev", "challenge")
         for r in read_jsonl(ROOT / "data" / f"{name}.jsonl")
     ]
-    assert _check_batch_invariance(predictor, texts, seed=0) == len(texts) == 1281
+    assert check_batch_invariance(predictor, texts, seed=0) == len(texts) == 1281
     one_by_one = OnnxPredictor(load_model_dir(SHIPPED), threads=1, batch_size=1)
     assert one_by_one.predict(texts[:200]) == predictor.predict(texts[:200][::-1])[::-1]
 
 
-#: the shipped model marks no evidence yet (issue 12: docs/retraining.md says why); these
-#: two hold the day one that does is shipped
-NO_EVIDENCE_HEAD = pytest.mark.skipif(
-    load_model_dir(SHIPPED).manifest.evidence_output is None,
-    reason="the shipped model has no evidence head",
-)
-
-
-@NO_EVIDENCE_HEAD
 def test_shipped_evidence_figures_are_the_ones_served(predictor: OnnxPredictor) -> None:
     """metrics.json's span figures on dev_wire, recomputed through the runtime."""
     import json
@@ -102,7 +87,6 @@ def test_shipped_evidence_figures_are_the_ones_served(predictor: OnnxPredictor) 
     assert evaluate_predictor(predictor, rows).metrics["evidence"] == reported
 
 
-@NO_EVIDENCE_HEAD
 def test_evidence_marks_who_and_which_words(predictor: OnnxPredictor) -> None:
     texts = [
         "The ministry dismissed the report as fabricated.",
@@ -116,7 +100,7 @@ def test_evidence_marks_who_and_which_words(predictor: OnnxPredictor) -> None:
         "The ministry",
         "dismissed",
     )
-    assert ready.label.value == "offer" and ready.evidence is not None
+    assert ready.label.value != "fact" and ready.evidence is not None
     source = ready.evidence.source
     assert source is not None and texts[1][source.start : source.end] == source.text
     assert source.text.startswith("the union\u2019s chief negotiator")

@@ -183,6 +183,76 @@ def export_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- attach-evidence ---------------------------------------------------------------------
+
+
+def attach_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", metavar="MODEL_DIR", help="an exported model without evidence head")
+    p.add_argument("--out", required=True)
+    p.add_argument("--version", required=True, help="the new directory's version")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument(
+        "--train-file",
+        action="append",
+        dest="train_files",
+        metavar="FILE",
+        help="corpus file whose marked rows the head learns (repeatable; default: "
+        "data/train.jsonl and data/v4_sources/*.jsonl)",
+    )
+    p.add_argument(
+        "--layers",
+        type=lambda v: tuple(int(n) for n in v.split(",") if n),
+        help="encoder layers the head reads (default: 2,4,6)",
+    )
+    p.add_argument("--width", type=int, help="channels of the head (default: 128)")
+    p.add_argument("--kernel", type=int, help="word pieces each tag decision sees (default: 5)")
+    p.add_argument("--epochs", type=int, help="default: 10")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--threads", type=int, help="ONNX Runtime threads (default: 2)")
+    p.add_argument(
+        "--eval-set",
+        action="append",
+        metavar="NAME=FILE",
+        help="a set whose scores must stay identical and whose spans are reported "
+        "(repeatable; default: dev, dev_wire and challenge under data/)",
+    )
+
+
+def attach_run(args: argparse.Namespace) -> int:
+    require_training()
+    from .attach_evidence import AttachConfig, attach_evidence
+    from .attach_evidence import log as attach_log
+
+    attach_log.addHandler(logging.StreamHandler())
+    attach_log.setLevel(logging.INFO)
+    chosen = {
+        k: getattr(args, k)
+        for k in ("layers", "width", "kernel", "epochs", "seed", "threads")
+        if getattr(args, k) is not None
+    }
+    if args.train_files:
+        chosen["train_files"] = tuple(Path(f) for f in args.train_files)
+    if args.eval_set is not None:
+        chosen["eval_files"] = dict(_named_path(spec) for spec in args.eval_set)
+    cfg = AttachConfig(
+        model=Path(args.model), out=Path(args.out), version=args.version, force=args.force, **chosen
+    )
+    try:
+        done = attach_evidence(cfg)
+    except (FileExistsError, ValueError) as exc:
+        raise SystemExit(f"attach-evidence: {exc}") from None
+    metrics = json.loads((done / "metrics.json").read_text())
+    head = metrics["evidence_head"]
+    print(
+        f"model directory: {done} ({head['labels_identical_sentences']} sentences' scores "
+        f"bit-identical to {head['attached_to']}; {head['wall_seconds']} s)"
+    )
+    for name, spans in metrics["evidence"].items():
+        print(f"{name}: ", end="")
+        _print_spans(spans)
+    return 0
+
+
 # --- evaluate ----------------------------------------------------------------------------
 
 
@@ -511,6 +581,8 @@ COMMANDS = (
             soup_arguments, soup_run),
     Command("export", "export a run to a parity-checked ONNX model directory", export_arguments,
             export_run),
+    Command("attach-evidence", "train an evidence head on an exported model, labels unchanged",
+            attach_arguments, attach_run),
     DATA,
     Command("compare", "evaluate a candidate model beside the current one", compare_arguments,
             compare_run),

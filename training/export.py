@@ -48,7 +48,14 @@ from .metrics import classification_metrics, fit_temperature
 from .quantize import CALIBRATION_METHOD, Calibration, calibration_feeds, quantize, rank_alphas
 from .span_metrics import evidence_agreement, span_metrics
 
-__all__ = ["ExportConfig", "ParityError", "export"]
+__all__ = [
+    "EVIDENCE_OUTPUT",
+    "ExportConfig",
+    "ParityError",
+    "check_batch_invariance",
+    "evidence_metrics",
+    "export",
+]
 
 log = logging.getLogger(__name__)
 #: what export scores by set: logits, or (with evidence) predictions
@@ -405,7 +412,7 @@ def _evidence_parity(
     return {"int8_vs_fp32_evidence_agreement": figures}
 
 
-def _evidence_metrics(sets: dict[str, list[dict]], int8: dict[str, list[Prediction]]) -> dict:
+def evidence_metrics(sets: dict[str, list[dict]], int8: dict[str, list[Prediction]]) -> dict:
     """Span F1 of the shipped (int8) graph on every set, beside the label metrics."""
     return {
         "evidence": {
@@ -443,7 +450,7 @@ def _write_config(config, path: Path, evidence: bool) -> None:  # type: ignore[n
     config.to_json_file(str(path))
 
 
-def _check_batch_invariance(predictor: OnnxPredictor, texts: Sequence[str], seed: int) -> int:
+def check_batch_invariance(predictor: OnnxPredictor, texts: Sequence[str], seed: int) -> int:
     """Raise ParityError unless each sentence's logits are the same alone and in any batch.
 
     The sentences are scored one at a time, then shuffled into batches of 8, 32
@@ -575,7 +582,7 @@ def export(cfg: ExportConfig) -> Path:
         sample = random.Random(train_cfg.seed).sample(
             gated_texts, min(cfg.invariance_sentences, len(gated_texts))
         )
-        invariant = _check_batch_invariance(
+        invariant = check_batch_invariance(
             OnnxPredictor(load_model_dir(staging)), sample, train_cfg.seed
         )
     except ParityError:
@@ -598,7 +605,7 @@ def export(cfg: ExportConfig) -> Path:
         "calibration": {"set": calibration, "temperature": temperature},
         **{name: evaluation.metrics for name, evaluation in evaluations.items()},
         "fp32": {n: evaluate_logits(fp32_by_set[n], sets[n], temperature).metrics for n in sets},
-        **(_evidence_metrics(sets, predicted["int8"]) if evidence else {}),
+        **(evidence_metrics(sets, predicted["int8"]) if evidence else {}),
         "baseline_cue_word": {name: baseline_metrics(rows) for name, rows in sets.items()},
         "baseline_bow": _bow_baseline(train_cfg.train_file, sets),
         "parity": parity,

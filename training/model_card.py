@@ -7,7 +7,7 @@ from pathlib import Path
 from ..labels import DEFINITIONS, LABELS
 from .config import BASE_MODEL_NAME, TrainConfig
 
-__all__ = ["write_model_card"]
+__all__ = ["evidence_section", "second_output", "write_model_card"]
 
 
 def _row(name: str, m: dict) -> str:
@@ -65,7 +65,7 @@ def _calibration(metrics: dict) -> str:
     )
 
 
-def _evidence(metrics: dict) -> str:
+def evidence_section(metrics: dict) -> str:
     """The span section, for a model with the evidence head."""
     if "evidence" not in metrics:
         return ""
@@ -83,6 +83,11 @@ def _evidence(metrics: dict) -> str:
     by_set = "; ".join(
         f"{n}: source {a['source']:.4f}, cue {a['cue']:.4f}" for n, a in agreement.items()
     )
+    parity = (
+        f"\nint8 vs fp32 span agreement on sentences both label alike (not fact): {by_set}.\n"
+        if agreement
+        else ""
+    )
     return f"""
 ## Evidence spans
 
@@ -95,12 +100,10 @@ equal the gold span's; token F1 gives credit per word shared with it (int8, ever
 set marked by two readers, never trained on):
 
 {chr(10).join(rows)}
-
-int8 vs fp32 span agreement on sentences both label alike (not fact): {by_set}.
-"""
+{parity}"""
 
 
-def _second_output(metrics: dict) -> str:
+def second_output(metrics: dict) -> str:
     if "evidence" not in metrics:
         return ""
     return (
@@ -150,7 +153,7 @@ Export parity on {parity["sentences"]} sentences of these sets: fp32 ONNX vs PyT
 {parity["int8_vs_fp32_label_agreement"]:.4f} on {" + ".join(parity["gate_sets"])} (per class:
 {", ".join(f"{k} {v:.3f}" for k, v in parity["int8_vs_fp32_agreement_by_class"].items())});
 by set: {_agreement_by_set(parity)}.{_int8_scheme(parity)}
-{_evidence(metrics)}
+{evidence_section(metrics)}
 ## Use
 
 ```bash
@@ -159,7 +162,7 @@ claimtype predict --model models/{directory} "The ministry dismissed the report 
 
 The directory also loads in ONNX Runtime directly (inputs `input_ids`,
 `attention_mask`, `token_type_ids`, output `logits` in `config.json`'s `id2label`
-order; divide by the manifest's `temperature` before the softmax{_second_output(metrics)}) and in
+order; divide by the manifest's `temperature` before the softmax{second_output(metrics)}) and in
 optimum: `ORTModelForSequenceClassification.from_pretrained(dir,
 file_name="model_quantized.onnx")`, which reads the labels only.
 

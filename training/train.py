@@ -40,6 +40,9 @@ __all__ = [
     "BaseModelError",
     "check_base_model",
     "code_version",
+    "data_sha256",
+    "evidence_columns",
+    "gold_tags",
     "mask_cue",
     "train",
     "training_rows",
@@ -119,7 +122,17 @@ def mask_cue(text: str, cue: str, mask: str = "[MASK]") -> str:
     return re.sub(rf"(?<!\w){re.escape(cue)}(?!\w)", mask, text, flags=re.IGNORECASE)
 
 
-def _tags(text: str, feature: dict, tokens_offsets) -> list[int]:  # type: ignore[no-untyped-def]
+def evidence_columns(row: dict) -> dict:
+    """A corpus row's spans as a feature carries them: whether it is marked, and each
+    kind's [start, end] ([0, 0] for none)."""
+    spans = row.get("evidence") or {}
+    return {
+        "has_evidence": "evidence" in row,
+        **{kind: list(spans.get(kind) or (0, 0)) for kind in EVIDENCE_KINDS},
+    }
+
+
+def gold_tags(text: str, feature: dict, tokens_offsets) -> list[int]:  # type: ignore[no-untyped-def]
     """Gold evidence tags of one feature's tokens; all ignored when it has no spans."""
     if not feature.get("has_evidence"):
         return [IGNORE_TAG] * len(tokens_offsets)
@@ -167,7 +180,7 @@ class EncoderCollator:
         tags = torch.full(batch.arrays["input_ids"].shape, IGNORE_TAG, dtype=torch.long)
         for i, (text, feature, row) in enumerate(zip(texts, features, rows, strict=True)):
             if text == feature["text"]:
-                tags[i, : len(row)] = torch.tensor(_tags(text, feature, row.offsets))
+                tags[i, : len(row)] = torch.tensor(gold_tags(text, feature, row.offsets))
         out["evidence_tags"] = tags
         return out
 
@@ -227,9 +240,9 @@ def _dataset(rows: list[dict], encoder: Encoder, with_cues: bool = False):  # ty
     texts = [r["text"] for r in rows]
     lengths = [len(t) for t in encoder.tokenize(texts)]
     columns = {"text": texts, "label": [ids[r["label"]] for r in rows], "length": lengths}
-    columns["has_evidence"] = ["evidence" in r for r in rows]
-    for kind in EVIDENCE_KINDS:
-        columns[kind] = [list((r.get("evidence") or {}).get(kind) or (0, 0)) for r in rows]
+    marked = [evidence_columns(r) for r in rows]
+    for key in ("has_evidence", *EVIDENCE_KINDS):
+        columns[key] = [m[key] for m in marked]
     if with_cues:
         columns["cue"] = [(r.get("cue") or "") if r.get("hard") else "" for r in rows]
     return Dataset.from_dict(columns)

@@ -111,6 +111,37 @@ def test_one_span_of_each_kind_the_surest_run_and_whole_words(encoder: Encoder) 
     assert found.cue is not None and (found.cue.text, found.cue.start) == ("denied", 24)
 
 
+def _tagging_log_prob(probs: np.ndarray, kind: int, span: tuple[int, int] | None) -> float:
+    """log P of the tagging with only `span` of this kind (B at its first token, I after)."""
+    begin = 1 + 2 * kind
+    total = 0.0
+    for t in range(len(probs)):
+        if span is not None and t == span[0]:
+            p = probs[t, begin]
+        elif span is not None and span[0] < t <= span[1]:
+            p = probs[t, begin + 1]
+        else:
+            p = 1.0 - probs[t, begin] - probs[t, begin + 1]
+        total += float(np.log(max(p, 1e-9)))
+    return total
+
+
+def test_decoding_picks_the_likeliest_single_span_as_enumerating_them_would() -> None:
+    from claimtype.evidence import EVIDENCE_KINDS, MAX_SPAN_TOKENS, REQUIRED_KINDS, _best_spans
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(1, 45))  # past MAX_SPAN_TOKENS: the length cap is exercised
+        z = np.exp(rng.normal(size=(n, len(EVIDENCE_TAGS))) * rng.uniform(0.5, 5))
+        probs = z / z.sum(axis=1, keepdims=True)
+        found = _best_spans(probs)
+        for k, kind in enumerate(EVIDENCE_KINDS):
+            spans = [(a, e) for a in range(n) for e in range(a, min(n, a + MAX_SPAN_TOKENS))]
+            best = max(spans, key=lambda s: _tagging_log_prob(probs, k, s))
+            likelier = _tagging_log_prob(probs, k, best) > _tagging_log_prob(probs, k, None)
+            assert found[k] == (best if kind in REQUIRED_KINDS or likelier else None)
+
+
 def test_a_span_that_starts_inside_a_word_is_widened_to_the_word(encoder: Encoder) -> None:
     text = "the union said xyz"  # "xyz" is three pieces in the tiny vocabulary
     tokens = encoder.tokenize([text])[0]

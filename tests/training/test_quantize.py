@@ -65,7 +65,7 @@ def test_static_int8_is_batch_invariant_where_dynamic_is_not(
 
     from claimtype.artefact import load_model_dir
     from claimtype.predictor import OnnxPredictor
-    from claimtype.training.export import ParityError, _check_batch_invariance
+    from claimtype.training.export import ParityError, check_batch_invariance
     from claimtype.training.quantize import quantize, rank_alphas
 
     _, texts, calibration = _setup(exported_model_dir)
@@ -86,7 +86,7 @@ def test_static_int8_is_batch_invariant_where_dynamic_is_not(
     tables = [n.input[0] for n in graph.node if n.op_type == "Gather" and "_embeddings/" in n.name]
     assert tables and all(t in dequantised for t in tables)  # embedding tables stored as int8
     predictor = OnnxPredictor(load_model_dir(static))
-    assert _check_batch_invariance(predictor, texts[:64], seed=0) == 64
+    assert check_batch_invariance(predictor, texts[:64], seed=0) == 64
 
     dynamic = _with_int8(
         exported_model_dir,
@@ -94,4 +94,4 @@ def test_static_int8_is_batch_invariant_where_dynamic_is_not(
         lambda fp32, int8: quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8),
     )
     with pytest.raises(ParityError, match="depend on the batch"):
-        _check_batch_invariance(OnnxPredictor(load_model_dir(dynamic)), texts[:64], seed=0)
+        check_batch_invariance(OnnxPredictor(load_model_dir(dynamic)), texts[:64], seed=0)
