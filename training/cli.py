@@ -158,7 +158,7 @@ def _named_path(spec: str) -> tuple[str, Path]:
 
 def export_run(args: argparse.Namespace) -> int:
     require_training()
-    from .export import ExportConfig, export
+    from .export import ExportConfig, ParityError, export
     from .export import log as export_log
 
     # each int8 plan tried takes seconds: say which, and why it was passed over
@@ -178,6 +178,8 @@ def export_run(args: argparse.Namespace) -> int:
         done = export(cfg)
     except FileExistsError as exc:
         raise SystemExit(f"export: {exc}") from None
+    except ParityError as exc:
+        raise SystemExit(f"export refused, nothing written: {exc}") from None
     metrics = json.loads((done / "metrics.json").read_text())
     print(json.dumps({"model": str(done), "parity": metrics["parity"]}, indent=2))
     return 0
@@ -222,6 +224,7 @@ def attach_run(args: argparse.Namespace) -> int:
     require_training()
     from .attach_evidence import AttachConfig, attach_evidence
     from .attach_evidence import log as attach_log
+    from .export import ParityError
 
     attach_log.addHandler(logging.StreamHandler())
     attach_log.setLevel(logging.INFO)
@@ -241,6 +244,8 @@ def attach_run(args: argparse.Namespace) -> int:
         done = attach_evidence(cfg)
     except (FileExistsError, ValueError) as exc:
         raise SystemExit(f"attach-evidence: {exc}") from None
+    except ParityError as exc:
+        raise SystemExit(f"attach-evidence refused, nothing written: {exc}") from None
     metrics = json.loads((done / "metrics.json").read_text())
     head = metrics["evidence_head"]
     print(

@@ -127,3 +127,18 @@ def test_the_command_says_what_it_checked_and_what_it_found(
     assert load_model_dir(out).manifest.version == "0.0.3"
     with pytest.raises(SystemExit, match="exists"):
         main(args)
+
+
+def test_a_failed_gate_is_a_refusal_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from claimtype.cli import main
+    from claimtype.training import attach_evidence as module
+    from claimtype.training.export import ParityError
+
+    def refuse(cfg: module.AttachConfig) -> Path:
+        raise ParityError("the sentence logits changed with the head attached: {'dev': 1}")
+
+    monkeypatch.setattr(module, "attach_evidence", refuse)
+    with pytest.raises(SystemExit, match="refused, nothing written: the sentence logits"):
+        main(["attach-evidence", str(tmp_path), "--out", str(tmp_path / "x"), "--version", "1"])
