@@ -148,8 +148,10 @@ def _features(
     return _Features(rows=rows, states=states)
 
 
-def _padded(features: _Features, idx: Sequence[int], tags: list[list[int]] | None = None):  # type: ignore[no-untyped-def]
-    """A batch of states, attention mask and (if given) gold tags, padded to its longest row."""
+def _padded(
+    features: _Features, idx: Sequence[int], tags: list[list[int]]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A batch of states, attention mask and gold tags, padded to its longest row."""
     import torch
 
     length = max(len(features.rows[i]) for i in idx)
@@ -159,9 +161,7 @@ def _padded(features: _Features, idx: Sequence[int], tags: list[list[int]] | Non
     gold = np.full((len(idx), length), IGNORE_TAG, np.int64)
     for j, i in enumerate(idx):
         n = len(features.rows[i])
-        states[j, :n], mask[j, :n] = features.states[i], 1
-        if tags is not None:
-            gold[j, :n] = tags[i]
+        states[j, :n], mask[j, :n], gold[j, :n] = features.states[i], 1, tags[i]
     return torch.from_numpy(states), torch.from_numpy(mask), torch.from_numpy(gold)
 
 
