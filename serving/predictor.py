@@ -30,6 +30,7 @@ __all__ = [
     "OnnxPredictor",
     "Outputs",
     "Predictor",
+    "length_batches",
     "open_session",
     "softmax",
     "to_predictions",
@@ -42,6 +43,13 @@ __all__ = [
 #: identical either way; int8 ones can move by a rounding step.
 #: ONNX Runtime ignores names it does not know, so a test checks the fused op is absent.
 UNFUSED = ("SkipLayerNormFusion",)
+
+
+def length_batches(rows: Sequence[Tokens], size: int) -> list[list[int]]:
+    """Row indices in batches of `size`, shortest rows first: neighbours in length share a
+    batch, so batches carry almost no padding."""
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+    return [order[i : i + size] for i in range(0, len(order), size)]
 
 
 class Predictor(Protocol):
@@ -94,6 +102,12 @@ class Outputs:
     @property
     def truncated(self) -> list[bool]:
         return [r.truncated for r in self.rows]
+
+    def predictions(self, texts: Sequence[str], temperature: float = 1.0) -> list[Prediction]:
+        """Each sentence's label, scores (softmax at `temperature`) and evidence."""
+        probs = softmax(self.logits, temperature)
+        labels = [Label(LABELS[int(b)]) for b in probs.argmax(axis=-1)]
+        return to_predictions(probs, self.truncated, self.evidence(texts, labels))
 
     def evidence(self, texts: Sequence[str], labels: Sequence[Label]) -> list[Evidence | None]:
         """Each sentence's decoded spans (none for a fact), or None without an evidence head."""
@@ -196,8 +210,7 @@ class OnnxPredictor:
         out = np.zeros((len(rows), len(LABELS)), dtype=np.float32)
         has_tags = len(self.outputs) > 1
         tags_of: dict[int, np.ndarray] = {}  # row -> its tag logits, without padding
-        order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
-        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        batches = length_batches(rows, self.batch_size)
 
         def run(idx: list[int]) -> list[np.ndarray]:
             return self.run([rows[i] for i in idx])
@@ -218,7 +231,4 @@ class OnnxPredictor:
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         if not texts:
             return []
-        outputs = self.outputs_of(texts)
-        probs = softmax(outputs.logits, self.manifest.temperature)
-        labels = [Label(LABELS[int(b)]) for b in probs.argmax(axis=-1)]
-        return to_predictions(probs, outputs.truncated, outputs.evidence(texts, labels))
+        return self.outputs_of(texts).predictions(texts, self.manifest.temperature)

@@ -34,8 +34,7 @@ import numpy as np
 from .. import __version__
 from ..artefact import MANIFEST, ModelDirectory, load_model_dir, sha256_file
 from ..evidence import EVIDENCE_TAGS, IGNORE_TAG
-from ..labels import LABELS, Label
-from ..predictor import OnnxPredictor, open_session, softmax, to_predictions
+from ..predictor import OnnxPredictor, length_batches, open_session
 from ..preprocess import Encoder, Tokens
 from ..schemas import Prediction
 from .data import EVAL_SETS, read_jsonl
@@ -137,9 +136,7 @@ def _features(
         session = open_session(path, threads)
     rows = encoder.tokenize(texts)
     states: list[np.ndarray] = [np.empty(0)] * len(rows)
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
-    for start in range(0, len(order), 64):
-        idx = order[start : start + 64]
+    for idx in length_batches(rows, 64):
         batch = encoder.collate([rows[i] for i in idx])
         found = session.run(names, {i.name: batch.arrays[i.name] for i in session.get_inputs()})
         side_by_side = np.concatenate(found, axis=-1)
@@ -263,21 +260,14 @@ def _training_tags(cfg: AttachConfig, encoder: Encoder) -> tuple[list[dict], lis
 
 
 def _outputs_by_set(
-    model: ModelDirectory, sets: _BySet
+    predictor: OnnxPredictor, sets: _BySet
 ) -> tuple[dict[str, np.ndarray], dict[str, list[Prediction]]]:
     """Logits and, with evidence, predictions of every set's sentences, by set."""
-    predictor = OnnxPredictor(model)
     logits, predictions = {}, {}
     for name, rows in sets.items():
         texts = [r["text"] for r in rows]
         outputs = predictor.outputs_of(texts)
-        probs = softmax(outputs.logits)
-        labels = [Label(LABELS[int(i)]) for i in probs.argmax(axis=1)]
-        logits[name] = outputs.logits
-        predictions[name] = to_predictions(
-            probs, outputs.truncated, outputs.evidence(texts, labels)
-        )
-    predictor.close()
+        logits[name], predictions[name] = outputs.logits, outputs.predictions(texts)
     return logits, predictions
 
 
@@ -369,12 +359,13 @@ def _gates(
 ) -> tuple[dict[str, list[Prediction]], dict[str, int]]:
     """The staged model's predictions by set and the gates' figures; ParityError if the
     scores moved on any set or the outputs depend on the batch."""
-    before, _ = _outputs_by_set(model, sets)
-    after, predictions = _outputs_by_set(load_model_dir(staging), sets)
+    before, _ = _outputs_by_set(OnnxPredictor(model), sets)
+    staged = OnnxPredictor(load_model_dir(staging))
+    after, predictions = _outputs_by_set(staged, sets)
     identical = _same_scores(before, after)
     texts = [r["text"] for rows in sets.values() for r in rows]
     sample = random.Random(cfg.seed).sample(texts, min(cfg.invariance_sentences, len(texts)))
-    invariant = check_batch_invariance(OnnxPredictor(load_model_dir(staging)), sample, cfg.seed)
+    invariant = check_batch_invariance(staged, sample, cfg.seed)
     return predictions, {
         "labels_identical_sentences": identical,
         "batch_invariant_sentences": invariant,

@@ -41,6 +41,11 @@ def require_training() -> None:
 # --- train -------------------------------------------------------------------------------
 
 
+def _layer_list(value: str) -> tuple[int, ...]:
+    """Encoder layers as the flags take them: "2,4,6"."""
+    return tuple(int(n) for n in value.split(",") if n)
+
+
 def _evidence_arguments(p: argparse.ArgumentParser) -> None:
     """Flags to start from a finished run and to shape the evidence head."""
     p.add_argument(
@@ -61,7 +66,7 @@ def _evidence_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--evidence-layers",
         dest="evidence_layers",
-        type=lambda v: tuple(int(n) for n in v.split(",") if n),
+        type=_layer_list,
         help="encoder layers the evidence head reads, e.g. 2,4,6 (default: the last)",
     )
     p.add_argument(
@@ -203,7 +208,7 @@ def attach_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--layers",
-        type=lambda v: tuple(int(n) for n in v.split(",") if n),
+        type=_layer_list,
         help="encoder layers the head reads (default: 2,4,6)",
     )
     p.add_argument("--width", type=int, help="channels of the head (default: 128)")

@@ -37,7 +37,7 @@ from ..artefact import (
 )
 from ..evidence import EVIDENCE_TAGS
 from ..labels import LABELS, Label
-from ..predictor import OnnxPredictor, softmax, to_predictions
+from ..predictor import OnnxPredictor, softmax
 from ..preprocess import NORMALIZATION_VERSION, Encoder
 from ..schemas import Prediction
 from .bow import bow_metrics, fit_bow
@@ -545,10 +545,7 @@ def export(cfg: ExportConfig) -> Path:
         texts = [r["text"] for n in names for r in sets[n]]
         outputs = predictor.outputs_of(texts)
         if evidence:
-            probs = softmax(outputs.logits)
-            labels = [Label(LABELS[int(i)]) for i in probs.argmax(axis=1)]
-            found = to_predictions(probs, outputs.truncated, outputs.evidence(texts, labels))
-            predicted[precision].update(by_set(found, names))
+            predicted[precision].update(by_set(outputs.predictions(texts), names))
         return by_set(outputs.logits, names)
 
     calibration_set = _calibration(cfg, train_cfg, encoder)
