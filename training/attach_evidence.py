@@ -80,6 +80,8 @@ class AttachConfig:
     layers: tuple[int, ...] = (2, 4, 6)
     width: int = 128
     kernel: int = 5
+    #: heads of the self-attention block over the sentence's tokens (0: window only)
+    attention_heads: int = 4
     epochs: int = 10
     learning_rate: float = 1e-3
     batch_size: int = 32
@@ -88,6 +90,8 @@ class AttachConfig:
     #: sentences scored alone and inside mixed batches: their outputs must be bit-identical
     invariance_sentences: int = 64
     force: bool = False
+    #: drop the model's own evidence head first instead of refusing the model
+    replace: bool = False
 
     def __post_init__(self) -> None:
         self.layers = tuple(int(n) for n in self.layers)
@@ -97,6 +101,10 @@ class AttachConfig:
             raise ValueError(f"kernel must be odd, got {self.kernel}")
         if self.width < 1 or self.epochs < 1:
             raise ValueError("width and epochs must be at least 1")
+        if self.attention_heads < 0 or (self.attention_heads and self.width % self.attention_heads):
+            raise ValueError(
+                f"width {self.width} does not split into {self.attention_heads} attention heads"
+            )
 
 
 def layer_outputs(graph: onnx.ModelProto, layers: Sequence[int]) -> list[str]:
@@ -169,7 +177,9 @@ def _train_head(cfg: AttachConfig, features: _Features, tags: list[list[int]]): 
     from .evidence_model import EvidenceHead
 
     torch.manual_seed(cfg.seed)
-    head = EvidenceHead(features.states[0].shape[1], cfg.width, cfg.kernel)
+    head = EvidenceHead(
+        features.states[0].shape[1], cfg.width, cfg.kernel, attention_heads=cfg.attention_heads
+    )
     optimizer = torch.optim.AdamW(head.parameters(), lr=cfg.learning_rate, weight_decay=0.01)
     steps = cfg.epochs * -(-len(tags) // cfg.batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -242,6 +252,19 @@ def _graft(graph: onnx.ModelProto, head: onnx.ModelProto) -> onnx.ModelProto:
     return merged
 
 
+def _without_head(graph: onnx.ModelProto) -> onnx.ModelProto:
+    """graph without a head `_graft` appended: its prefixed nodes, weights and output."""
+    inner = "evidence/"
+    kept = copy.deepcopy(graph)
+    for items in (kept.graph.node, kept.graph.initializer):
+        dropped = [item for item in items if item.name.startswith(inner)]
+        for item in dropped:
+            items.remove(item)
+    for output in [o for o in kept.graph.output if o.name == EVIDENCE_OUTPUT]:
+        kept.graph.output.remove(output)
+    return kept
+
+
 def _opset(graph: onnx.ModelProto) -> int:
     return next(o.version for o in graph.opset_import if o.domain in ("", "ai.onnx"))
 
@@ -282,22 +305,39 @@ def _same_scores(before: dict[str, np.ndarray], after: dict[str, np.ndarray]) ->
 def _config(source: Path, staging: Path, cfg: AttachConfig) -> None:
     config = json.loads((source / "config.json").read_text())
     config["evidence_tags"] = list(EVIDENCE_TAGS)
-    config["evidence_head"] = {"layers": list(cfg.layers), "width": cfg.width, "kernel": cfg.kernel}
+    config["evidence_head"] = {
+        "layers": list(cfg.layers),
+        "width": cfg.width,
+        "kernel": cfg.kernel,
+        "attention_heads": cfg.attention_heads,
+    }
     (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+
+
+def _label_only_card(text: str, source: Path) -> str:
+    """The card without what a replaced head added to it: its spans section and output."""
+    start = text.find("\n## Evidence spans\n")
+    if start < 0:
+        return text
+    text = text[:start] + text[text.index("\n## Use\n", start) :]
+    return text.replace(second_output(json.loads((source / "metrics.json").read_text())), "", 1)
 
 
 def _model_card(source: Path, staging: Path, old: str, new: str, metrics: dict) -> None:
     """The source's card with the new version and, before its usage notes, the spans."""
     head = metrics["evidence_head"]
-    text = (source / "README.md").read_text()
+    text = _label_only_card((source / "README.md").read_text(), source)
     name = metrics["model"].split("@")[0]
     text = text.replace(f"# {name} {old}\n", f"# {name} {new}\n", 1)
+    reads, heads = f"It reads a window of {head['kernel']} word pieces", head["attention_heads"]
+    if heads:
+        reads += f", then the sentence through a self-attention block ({heads} heads)"
     how = (
         f"\nThe evidence head was attached to {name} {old} after export "
         f"(`claimtype attach-evidence`): trained for {head['epochs']} epochs on the hidden "
         f"states of layers {', '.join(map(str, head['layers']))} as the int8 graph computes "
         f"them, for {head['train_sentences']} marked training sentences, and appended to "
-        "the graph in fp32. Every label and score is bit-identical to "
+        f"the graph in fp32. {reads}. Every label and score is bit-identical to "
         f"{old}'s ({head['labels_identical_sentences']} sentences checked).\n"
     )
     text = text.replace("\n## Use\n", evidence_section(metrics) + how + "\n## Use\n", 1)
@@ -329,6 +369,8 @@ def _trained_graph(cfg: AttachConfig, model: ModelDirectory) -> tuple[onnx.Model
 
     encoder = Encoder.from_file(model.tokenizer_path, model.manifest.max_length)
     graph = onnx.load(str(model.onnx_path))
+    if model.manifest.evidence_output is not None:
+        graph = _without_head(graph)
     names = layer_outputs(graph, cfg.layers)
     rows, tags = _training_tags(cfg, encoder)
     log.info("hidden states of %d marked training sentences", len(rows))
@@ -379,8 +421,8 @@ def attach_evidence(cfg: AttachConfig) -> Path:
         raise FileExistsError(f"{cfg.out} exists: attach to a new directory, or --force")
     started = time.monotonic()
     model = load_model_dir(cfg.model)
-    if model.manifest.evidence_output is not None:
-        raise ValueError(f"{cfg.model} already has an evidence head")
+    if model.manifest.evidence_output is not None and not cfg.replace:
+        raise ValueError(f"{cfg.model} already has an evidence head (--replace drops it)")
     graph, train_sentences = _trained_graph(cfg, model)
     staging = _staged(cfg, model, graph)
     sets = {n: read_jsonl(p) for n, p in cfg.eval_files.items() if Path(p).is_file()}
@@ -394,7 +436,10 @@ def attach_evidence(cfg: AttachConfig) -> Path:
     metrics.update(evidence_metrics(sets, predictions))
     metrics["evidence_head"] = {
         "attached_to": f"{model.manifest.name}@{model.manifest.version}",
-        **{k: getattr(cfg, k) for k in ("layers", "width", "kernel", "epochs", "learning_rate")},
+        **{
+            k: getattr(cfg, k)
+            for k in ("layers", "width", "kernel", "attention_heads", "epochs", "learning_rate")
+        },
         "train_files": [str(p) for p in cfg.train_files],
         "train_sentences": train_sentences,
         "data_sha256": data_sha256(cfg.train_files),

@@ -11,13 +11,16 @@ import argparse
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..cli.command import Command, Group
 from ..cli.options import model_flags, predictor_from
 from ..cli.remote import reload_server
 from ..extras import install_hint
 from ..labels import LABELS
+
+if TYPE_CHECKING:
+    from .attach_evidence import AttachConfig
 
 __all__ = ["COMMANDS"]
 
@@ -194,10 +197,15 @@ def export_run(args: argparse.Namespace) -> int:
 
 
 def attach_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", metavar="MODEL_DIR", help="an exported model without evidence head")
+    p.add_argument("model", metavar="MODEL_DIR", help="an exported model")
     p.add_argument("--out", required=True)
     p.add_argument("--version", required=True, help="the new directory's version")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="drop MODEL_DIR's own evidence head and train a new one (default: refuse)",
+    )
     p.add_argument(
         "--train-file",
         action="append",
@@ -213,6 +221,11 @@ def attach_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--width", type=int, help="channels of the head (default: 128)")
     p.add_argument("--kernel", type=int, help="word pieces each tag decision sees (default: 5)")
+    p.add_argument(
+        "--attention-heads",
+        type=int,
+        help="heads of the self-attention block over the sentence (default: 4; 0: none)",
+    )
     p.add_argument("--epochs", type=int, help="default: 10")
     p.add_argument("--seed", type=int)
     p.add_argument("--threads", type=int, help="ONNX Runtime threads (default: 2)")
@@ -225,28 +238,39 @@ def attach_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def attach_run(args: argparse.Namespace) -> int:
-    require_training()
-    from .attach_evidence import AttachConfig, attach_evidence
-    from .attach_evidence import log as attach_log
-    from .export import ParityError
+def _attach_config(args: argparse.Namespace) -> AttachConfig:
+    """The AttachConfig the flags ask for; unset flags keep its defaults."""
+    from .attach_evidence import AttachConfig
 
-    attach_log.addHandler(logging.StreamHandler())
-    attach_log.setLevel(logging.INFO)
     chosen = {
         k: getattr(args, k)
-        for k in ("layers", "width", "kernel", "epochs", "seed", "threads")
+        for k in ("layers", "width", "kernel", "attention_heads", "epochs", "seed", "threads")
         if getattr(args, k) is not None
     }
     if args.train_files:
         chosen["train_files"] = tuple(Path(f) for f in args.train_files)
     if args.eval_set is not None:
         chosen["eval_files"] = dict(_named_path(spec) for spec in args.eval_set)
-    cfg = AttachConfig(
-        model=Path(args.model), out=Path(args.out), version=args.version, force=args.force, **chosen
+    return AttachConfig(
+        model=Path(args.model),
+        out=Path(args.out),
+        version=args.version,
+        force=args.force,
+        replace=args.replace,
+        **chosen,
     )
+
+
+def attach_run(args: argparse.Namespace) -> int:
+    require_training()
+    from .attach_evidence import attach_evidence
+    from .attach_evidence import log as attach_log
+    from .export import ParityError
+
+    attach_log.addHandler(logging.StreamHandler())
+    attach_log.setLevel(logging.INFO)
     try:
-        done = attach_evidence(cfg)
+        done = attach_evidence(_attach_config(args))
     except (FileExistsError, ValueError) as exc:
         raise SystemExit(f"attach-evidence: {exc}") from None
     except ParityError as exc:

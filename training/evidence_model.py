@@ -21,6 +21,7 @@ identical, and it is quantised like the encoder's.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -30,7 +31,14 @@ from transformers.utils import ModelOutput
 
 from ..evidence import EVIDENCE_TAGS, IGNORE_TAG
 
-__all__ = ["EVIDENCE_WIDTH", "BertWithEvidence", "EvidenceHead", "EvidenceOutput", "token_windows"]
+__all__ = [
+    "EVIDENCE_WIDTH",
+    "BertWithEvidence",
+    "EvidenceHead",
+    "EvidenceOutput",
+    "TokenAttention",
+    "token_windows",
+]
 
 #: channels of the convolutional token head
 EVIDENCE_WIDTH = 256
@@ -43,6 +51,43 @@ def token_windows(tokens: torch.Tensor, kernel: int) -> torch.Tensor:
     return torch.cat([padded[:, i : i + length] for i in range(kernel)], dim=-1)
 
 
+class TokenAttention(nn.Module):
+    """One pre-norm self-attention block over the head's token channels, then a feed-forward.
+
+    The window sees five word pieces; which party is the source, and where a long name
+    or a cue ends, often depends on words further away ("..., the ministry's spokeswoman
+    said" after a long clause). On the frozen encoder's states, this block raised source
+    token-F1 on dev_wire by three points. Padding is masked out of the keys with a large
+    negative score, so a real token's output does not depend on how much padding its
+    batch adds; padded rows compute something that nobody reads.
+    """
+
+    def __init__(self, width: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        if width % heads:
+            raise ValueError(f"width {width} does not split into {heads} attention heads")
+        self.heads, self.size = heads, width // heads
+        self.norm = nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.out = nn.Linear(width, width)
+        self.ff_norm = nn.LayerNorm(width)
+        self.ff_in = nn.Linear(width, 2 * width)
+        self.ff_out = nn.Linear(2 * width, width)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, tokens: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        batch, length, width = tokens.shape
+        qkv = self.qkv(self.norm(tokens)).reshape(batch, length, 3, self.heads, self.size)
+        query, key, value = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        scores = query @ key.transpose(-1, -2) / math.sqrt(self.size)
+        padding = 1.0 - attention_mask[:, None, None, :].to(scores.dtype)
+        weights = self.dropout((scores - padding * 1e9).softmax(-1))
+        mixed = (weights @ value).transpose(1, 2).reshape(batch, length, width)
+        tokens = tokens + self.dropout(self.out(mixed))
+        inner = self.dropout(nn.functional.relu(self.ff_in(self.ff_norm(tokens))))
+        return tokens + self.dropout(self.ff_out(inner))
+
+
 class EvidenceHead(nn.Module):
     """A token head on a finished encoder's hidden states (`claimtype attach-evidence`).
 
@@ -51,14 +96,26 @@ class EvidenceHead(nn.Module):
     BertWithEvidence's window over the raw states (which cost 13% of batch throughput)
     and it found spans as well on dev_wire. Padding is zeroed after the projection, so
     it reads like the space past a sentence's ends and tags do not depend on the batch.
+    With `attention_heads`, a TokenAttention block then lets each token see the whole
+    sentence before its tags are scored.
     """
 
-    def __init__(self, features: int, width: int, kernel: int = 3, dropout: float = 0.1) -> None:
+    def __init__(
+        self,
+        features: int,
+        width: int,
+        kernel: int = 3,
+        dropout: float = 0.1,
+        attention_heads: int = 0,
+    ) -> None:
         super().__init__()
         self.kernel = kernel
         self.dropout = nn.Dropout(dropout)
         self.project = nn.Linear(features, width)
         self.window = nn.Linear(width * kernel, width)
+        self.attention = (
+            TokenAttention(width, attention_heads, dropout) if attention_heads else None
+        )
         self.tags = nn.Linear(width, len(EVIDENCE_TAGS))
 
     def forward(self, states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -66,7 +123,10 @@ class EvidenceHead(nn.Module):
         tokens = self.project(self.dropout(states))
         tokens = tokens * attention_mask.unsqueeze(-1).to(tokens.dtype)
         windows = token_windows(tokens, self.kernel)
-        return self.tags(nn.functional.gelu(self.window(windows)))
+        tokens = nn.functional.gelu(self.window(windows))
+        if self.attention is not None:
+            tokens = self.attention(tokens, attention_mask)
+        return self.tags(tokens)
 
 
 @dataclass

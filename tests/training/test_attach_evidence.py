@@ -88,6 +88,40 @@ def test_refuses_a_model_with_a_head_and_an_existing_out(
         attach_evidence(AttachConfig(model=label_only_dir, out=attached_dir, version="1"))
 
 
+def test_replace_trains_a_new_head_on_a_model_that_has_one(
+    label_only_dir: Path, attached_dir: Path, tiny_corpus: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from claimtype.training.attach_evidence import AttachConfig, attach_evidence
+
+    train, dev = tiny_corpus
+    cfg = AttachConfig(
+        model=attached_dir,
+        out=tmp_path / "replaced",
+        version="0.0.4",
+        train_files=(train,),
+        eval_files={"dev": dev},
+        layers=(2,),
+        width=16,
+        attention_heads=0,
+        epochs=1,
+        replace=True,
+    )
+    replaced = load_model_dir(attach_evidence(cfg))
+    texts = [r["text"] for r in read_jsonl(dev)]
+    before = OnnxPredictor(load_model_dir(label_only_dir)).logits(texts)[0]
+    assert np.array_equal(OnnxPredictor(replaced).logits(texts)[0], before)
+    config = json.loads((replaced.path / "config.json").read_text())
+    assert config["evidence_head"] == {
+        "layers": [2],
+        "width": 16,
+        "kernel": 5,
+        "attention_heads": 0,
+    }
+    card = (replaced.path / "README.md").read_text()
+    assert card.count("## Evidence spans") == 1 and card.count("`evidence_logits`") == 1
+    assert "# tiny-labels 0.0.4" in card and "attached to tiny-labels 0.0.2" in card
+
+
 def test_layer_outputs_names_a_missing_layer(label_only_dir: Path) -> None:
     import onnx
 

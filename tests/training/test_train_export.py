@@ -300,6 +300,24 @@ def test_the_convolutional_head_ignores_how_much_padding_a_batch_adds() -> None:
     assert torch.allclose(alone, batched, atol=1e-6)
 
 
+def test_the_attention_head_ignores_padding_and_reads_beyond_its_window() -> None:
+    import torch
+
+    from claimtype.training.evidence_model import EvidenceHead
+
+    torch.manual_seed(0)
+    head = EvidenceHead(features=6, width=8, kernel=1, attention_heads=2).eval()
+    states = torch.randn(1, 5, 6)
+    alone = head(states, torch.ones(1, 5, dtype=torch.long))
+    padded = torch.cat([states, torch.randn(1, 3, 6)], dim=1)
+    mask = torch.tensor([[1] * 5 + [0] * 3])
+    assert torch.allclose(alone, head(padded, mask)[:, :5], atol=1e-6)
+    # with a window of one, only the attention block lets the last token change the first
+    changed = states.clone()
+    changed[0, 4] += 1.0
+    assert not torch.allclose(alone[0, 0], head(changed, torch.ones(1, 5, dtype=torch.long))[0, 0])
+
+
 def test_a_soup_averages_like_runs_and_refuses_unlike_ones(
     tiny_run: Path, tiny_evidence_run: Path, tmp_path: Path
 ) -> None:
