@@ -54,6 +54,8 @@ _BySet = dict[str, list[dict]]
 
 #: the LayerNorm that ends each encoder layer, as torch.onnx names it
 _LAYER_END = re.compile(r"layer\.(\d+)/output/LayerNorm/LayerNormalization$")
+#: what `_graft` puts before the head's node and weight names, and `_without_head` looks for
+_HEAD_PREFIX = "evidence/"
 
 
 def span_training_files(data: Path = Path("data")) -> tuple[Path, ...]:
@@ -243,7 +245,7 @@ def _graft(graph: onnx.ModelProto, head: onnx.ModelProto) -> onnx.ModelProto:
     inner names are prefixed so that none can collide with the encoder's."""
     import onnx
 
-    inner = onnx.compose.add_prefix(head, "evidence/", rename_inputs=False, rename_outputs=False)
+    inner = onnx.compose.add_prefix(head, _HEAD_PREFIX, rename_inputs=False, rename_outputs=False)
     merged = copy.deepcopy(graph)
     merged.graph.node.extend(inner.graph.node)
     merged.graph.initializer.extend(inner.graph.initializer)
@@ -254,10 +256,9 @@ def _graft(graph: onnx.ModelProto, head: onnx.ModelProto) -> onnx.ModelProto:
 
 def _without_head(graph: onnx.ModelProto) -> onnx.ModelProto:
     """graph without a head `_graft` appended: its prefixed nodes, weights and output."""
-    inner = "evidence/"
     kept = copy.deepcopy(graph)
     for items in (kept.graph.node, kept.graph.initializer):
-        dropped = [item for item in items if item.name.startswith(inner)]
+        dropped = [item for item in items if item.name.startswith(_HEAD_PREFIX)]
         for item in dropped:
             items.remove(item)
     for output in [o for o in kept.graph.output if o.name == EVIDENCE_OUTPUT]:
@@ -314,19 +315,20 @@ def _config(source: Path, staging: Path, cfg: AttachConfig) -> None:
     (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n")
 
 
-def _label_only_card(text: str, source: Path) -> str:
-    """The card without what a replaced head added to it: its spans section and output."""
+def _label_only_card(text: str, metrics: dict) -> str:
+    """The card without what a replaced head added to it: its spans section and output
+    (`second_output` words the output alike for every model with a head)."""
     start = text.find("\n## Evidence spans\n")
     if start < 0:
         return text
     text = text[:start] + text[text.index("\n## Use\n", start) :]
-    return text.replace(second_output(json.loads((source / "metrics.json").read_text())), "", 1)
+    return text.replace(second_output(metrics), "", 1)
 
 
 def _model_card(source: Path, staging: Path, old: str, new: str, metrics: dict) -> None:
     """The source's card with the new version and, before its usage notes, the spans."""
     head = metrics["evidence_head"]
-    text = _label_only_card((source / "README.md").read_text(), source)
+    text = _label_only_card((source / "README.md").read_text(), metrics)
     name = metrics["model"].split("@")[0]
     text = text.replace(f"# {name} {old}\n", f"# {name} {new}\n", 1)
     reads, heads = f"It reads a window of {head['kernel']} word pieces", head["attention_heads"]
